@@ -1,0 +1,456 @@
+"""What each rotation really costs, how many to do, and the best affordable set.
+
+R-C3 (cost), R-N1..R-N4 (how many), R-B1/R-B2 (balance), R-V1..R-V3 (when rotations
+matter, alternatives), R-Y1..R-Y3 (kinds), R-A4 (non-LCME surcharge). Cost defaults are
+sourced facts or named assumptions; a program's own values win.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .assumptions import Assumptions
+from .facts import Facts
+from .profile import Profile
+from .timeline import Block, feasible_blocks, month_weight, needs_entry_visa, parse_months
+
+COST_PARTS = ("vslo_fee", "host_fee", "non_lcme_surcharge", "housing", "travel", "insurance")
+REGION = {
+    **dict.fromkeys(["CT", "ME", "MA", "NH", "RI", "VT", "NJ", "NY", "PA"], "Northeast"),
+    **dict.fromkeys(["IL", "IN", "MI", "OH", "WI", "IA", "KS", "MN", "MO", "NE", "ND", "SD"], "Midwest"),
+    **dict.fromkeys(["DE", "DC", "FL", "GA", "MD", "NC", "SC", "VA", "WV", "AL", "KY", "MS", "TN", "AR", "LA", "OK", "TX", "PR"], "South"),
+    **dict.fromkeys(["AZ", "CO", "ID", "MT", "NV", "NM", "UT", "WY", "AK", "CA", "HI", "OR", "WA"], "West"),
+}
+TIER_RANK = {"high_reach": 3, "mid_tier": 2, "img_friendly": 1}
+
+
+def _num(value: object) -> float | None:
+    return None if value is None or pd.isna(value) else float(value)
+
+
+def visa_fee(profile: Profile, facts: Facts) -> float:
+    """Visitor visa fees, once for the season, if the applicant is outside the US (R-C1, R-W6)."""
+    if not needs_entry_visa(profile):
+        return 0.0
+    return facts.value("visa_mrv_fee_usd") + facts.value("visa_integrity_fee_usd")
+
+
+def rotation_cost(profile: Profile, row, kind: str, facts: Facts, assume: Assumptions) -> dict:
+    """Cost parts of one rotation block, and which parts are estimates (R-C3).
+
+    VSLO fee on VSLO electives; host fee; non-LCME surcharge for students of schools that
+    are not LCME/AOA; housing for the block; one round trip; insurance for the block.
+    """
+    c = assume.value("costs")
+    weeks = int(assume.value("rotation_weeks"))
+    months = weeks * 7 / 30.4375
+    estimates = []
+
+    def pick(value: object, default: float, part: str) -> float:
+        v = _num(value)
+        if v is None:
+            estimates.append(part)
+            return float(default)
+        return v
+
+    parts = dict.fromkeys(COST_PARTS, 0.0)
+    if kind == "vslo":
+        parts["vslo_fee"] = facts.value("vslo_fee_usd")
+    parts["host_fee"] = pick(row.host_fee_usd, c["default_host_fee_usd"], "host_fee")
+    if kind in ("vslo", "direct") and profile.school_accreditation == "other":
+        parts["non_lcme_surcharge"] = pick(
+            row.non_lcme_surcharge_usd, c["default_non_lcme_surcharge_usd"], "non_lcme_surcharge"
+        )
+    parts["housing"] = round(
+        pick(row.housing_month_usd, c["default_housing_month_usd"], "housing") * months, 2
+    )
+    if profile.travel_cost_usd is not None:
+        parts["travel"] = float(profile.travel_cost_usd)
+    else:
+        default = (
+            c["default_travel_international_usd"]
+            if needs_entry_visa(profile)
+            else c["default_travel_domestic_usd"]
+        )
+        parts["travel"] = float(default)
+        estimates.append("travel")
+    parts["insurance"] = round(facts.value("insurance_month_usd") * months, 2)
+    return {**parts, "cost_usd": round(sum(parts.values()), 2), "estimated": estimates}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One possible rotation: a program, a block, its cost and its effect."""
+
+    index: int  # position in the candidate table
+    program_id: str
+    block: Block
+    apply_by: object
+    kind: str
+    cost: float
+    value: float  # gain in match probability if done alone
+    tier: str | None
+    state: str
+    group: int  # candidates with identical effect share a group
+    odds_ratio: float = 1.0  # interview odds multiplier at the program (R-L, R-W2, R-Y)
+
+
+@dataclass
+class Selection:
+    """The chosen set and its value."""
+
+    chosen: tuple[Candidate, ...]
+    value: float
+    cost: float
+    notes: list[str] = field(default_factory=list)
+
+
+def compatible(a: Candidate, b: Candidate) -> bool:
+    """Different programs and non-overlapping blocks."""
+    return a.program_id != b.program_id and not a.block.overlaps(b.block)
+
+
+def balanced(cands: Sequence[Candidate], aspirational: Callable[[Candidate], bool]) -> bool:
+    """R-B1: one aspirational academic programme with some IMG history plus one realistic
+    (IMG-friendly or mid-tier) programme of a lower tier."""
+    for a in cands:
+        if not aspirational(a):
+            continue
+        for b in cands:
+            if b is a or b.tier not in ("img_friendly", "mid_tier"):
+                continue
+            if TIER_RANK.get(a.tier or "", 0) > TIER_RANK.get(b.tier or "", 0):
+                return True
+    return False
+
+
+class Objective:
+    """Gain in match probability of a set of rotations (Monte Carlo over draws), plus the
+    R-B1 balance bonus. Sub-additive, so the sum of single gains bounds any set from above."""
+
+    def __init__(
+        self,
+        base_no_match: np.ndarray,
+        effects: dict[int, np.ndarray],
+        bonus: float,
+        aspirational: Callable[[Candidate], bool],
+    ):
+        self.base = base_no_match  # per-draw P(no match) without rotations
+        self.effects = effects  # group -> per-draw change of log P(no match)
+        self.bonus = bonus
+        self.aspirational = aspirational
+
+    def gain(self, cands: Sequence[Candidate]) -> float:
+        if not cands:
+            return 0.0
+        total = sum(self.effects[c.group] for c in cands)
+        return float(np.mean(self.base * -np.expm1(total)))
+
+    def __call__(self, cands: Sequence[Candidate]) -> float:
+        g = self.gain(cands)
+        return g * (1 + self.bonus) if len(cands) >= 2 and balanced(cands, self.aspirational) else g
+
+
+def _better(a: tuple, b: tuple | None) -> bool:
+    """Compare (value, cost, dates, ids) keys: higher value, then cheaper, then earlier, then id."""
+    if b is None:
+        return True
+    if a[0] > b[0] + 1e-12:
+        return True
+    if a[0] < b[0] - 1e-12:
+        return False
+    return a[1:] < b[1:]
+
+
+def _key(cands: Sequence[Candidate], value: float, fixed: float) -> tuple:
+    ordered = sorted(cands, key=lambda c: (c.block.start, c.program_id))
+    cost = sum(c.cost for c in cands) + (fixed if cands else 0.0)
+    return (
+        value,
+        round(cost, 2),
+        tuple(c.block.start for c in ordered),
+        tuple(c.program_id for c in ordered),
+    )
+
+
+def best_set(
+    cands: Sequence[Candidate], k: int, budget: float, fixed_cost: float, objective: Objective
+) -> Selection:
+    """Exact branch and bound: the most valuable feasible set of at most k candidates.
+
+    Feasible = distinct programs, non-overlapping blocks, total cost (with the once-only
+    fixed cost such as visa fees) within the budget. The bound adds the best remaining
+    single gains (valid because the gain is sub-additive) times the balance bonus.
+    """
+    order = sorted(cands, key=lambda c: (-c.value, c.cost, c.block.start, c.program_id))
+    singles = [c.value for c in order]
+    best: list = [None, ()]
+    factor = 1 + objective.bonus
+
+    def visit(start: int, chosen: list[Candidate], cost: float) -> None:
+        if chosen:
+            value = objective(chosen)
+            key = _key(chosen, value, fixed_cost)
+            if _better(key, best[0]):
+                best[0], best[1] = key, tuple(chosen)
+        if len(chosen) == k:
+            return
+        room = k - len(chosen)
+        base_gain = objective.gain(chosen)
+        for i in range(start, len(order)):
+            bound = factor * (base_gain + sum(singles[i : i + room]))
+            if best[0] is not None and bound < best[0][0] - 1e-12:
+                return
+            c = order[i]
+            extra = c.cost + (fixed_cost if not chosen else 0.0)
+            if cost + extra > budget + 1e-9:
+                continue
+            if all(compatible(c, o) for o in chosen):
+                chosen.append(c)
+                visit(i + 1, chosen, cost + extra)
+                chosen.pop()
+
+    visit(0, [], 0.0)
+    if best[0] is None:
+        return Selection((), 0.0, 0.0)
+    chosen = tuple(sorted(best[1], key=lambda c: c.block.start))
+    return Selection(chosen, best[0][0], best[0][1])
+
+
+def exhaustive_best(
+    cands: Sequence[Candidate], k: int, budget: float, fixed_cost: float, objective: Objective
+) -> Selection:
+    """Reference answer by trying every subset (for tests on small instances)."""
+    best_key, best_set_ = None, ()
+    for r in range(1, k + 1):
+        for combo in itertools.combinations(cands, r):
+            if any(not compatible(a, b) for a, b in itertools.combinations(combo, 2)):
+                continue
+            cost = sum(c.cost for c in combo) + fixed_cost
+            if cost > budget + 1e-9:
+                continue
+            key = _key(combo, objective(combo), fixed_cost)
+            if _better(key, best_key):
+                best_key, best_set_ = key, combo
+    if best_key is None:
+        return Selection((), 0.0, 0.0)
+    return Selection(tuple(sorted(best_set_, key=lambda c: c.block.start)), best_key[0], best_key[1])
+
+
+def build_candidates(
+    profile: Profile,
+    programs: pd.DataFrame,
+    table: pd.DataFrame,
+    model,
+    facts: Facts,
+    assume: Assumptions,
+    today=None,
+) -> tuple[pd.DataFrame, list[Candidate], dict[int, np.ndarray]]:
+    """Every (program, block) rotation this applicant could do, with cost and effect.
+
+    `table` is the per-program analysis (status, rotation status/kind, leverage, tier).
+    """
+    o, rv = assume.value("odds"), assume.value("rotation_value")
+    away_or = facts.value("away_match_or")
+    default_lead = float(assume.value("default_application_lead_weeks"))
+    rows, cands, effects, groups = [], [], {}, {}
+    pos = {pid: i for i, pid in enumerate(model.program_ids)}
+    for prog, info in zip(programs.itertuples(index=False), table.itertuples(index=False), strict=True):
+        if info.rotation_status == "excluded" or info.status == "excluded" or pd.isna(info.leverage):
+            continue
+        kind = info.rotation_kind
+        lead = _num(prog.application_lead_weeks) or default_lead
+        try:
+            months = parse_months(prog.rotation_months) if isinstance(prog.rotation_months, str) else None
+        except ValueError:
+            months = None
+        cost = rotation_cost(profile, prog, kind, facts, assume)
+        unknown = info.rotation_status == "unknown" or info.status == "unknown"
+        for block, apply_by in feasible_blocks(profile, months, lead, assume, today):
+            mw = month_weight(block.start, assume)
+            exponent = (
+                float(o["association_exponent"]) * float(info.leverage) * mw * float(rv["kind_weight"][kind])
+            )
+            if unknown:
+                exponent *= float(rv["unknown_rotation_discount"])
+            gkey = (prog.program_id, round(exponent, 9))
+            if gkey not in groups:
+                groups[gkey] = len(groups)
+                effects[groups[gkey]] = model.rotation_effect(pos[prog.program_id], away_or**exponent)
+            g = groups[gkey]
+            value = float(np.mean(np.exp(model_base(model)) * -np.expm1(effects[g])))
+            idx = len(rows)
+            rows.append(
+                {
+                    "program_id": prog.program_id,
+                    "name": prog.name,
+                    "state": prog.state,
+                    "tier": info.tier,
+                    "kind": kind,
+                    "rotation_status": info.rotation_status,
+                    "start": block.start,
+                    "end": block.end,
+                    "apply_by": apply_by,
+                    "month_weight": mw,
+                    "leverage": float(info.leverage),
+                    "gain": round(value, 5),
+                    **{p: cost[p] for p in COST_PARTS},
+                    "cost_usd": cost["cost_usd"],
+                    "estimated": ", ".join(cost["estimated"]),
+                }
+            )
+            cands.append(
+                Candidate(
+                    idx,
+                    prog.program_id,
+                    block,
+                    apply_by,
+                    kind,
+                    cost["cost_usd"],
+                    value,
+                    info.tier if isinstance(info.tier, str) else None,
+                    prog.state,
+                    g,
+                    away_or**exponent,
+                )
+            )
+    frame = pd.DataFrame(rows)
+    return frame, cands, effects
+
+
+def model_base(model) -> np.ndarray:
+    """Per-draw log P(no match) without rotations (cached on the model)."""
+    cached = getattr(model, "_base_log_no_match", None)
+    if cached is None:
+        cached = model.log_no_match()
+        model._base_log_no_match = cached
+    return cached
+
+
+@dataclass
+class Plan:
+    """The recommended rotations and the reasoning about how many."""
+
+    selection: Selection
+    recommended_max: int
+    notes: list[str]  # advice with rule IDs
+    warnings: list[tuple[str, str]]
+
+
+def choose(
+    profile: Profile,
+    cands: list[Candidate],
+    objective: Objective,
+    fixed_cost: float,
+    away_value: str,
+    fit: dict[str, float],
+    assume: Assumptions,
+    budget: float | None = None,
+) -> Plan:
+    """How many rotations and which: R-N1 (one or two), R-N2 (a third only if all hold),
+    R-N3 (never more than three; warn), R-V2 (less critical -> one)."""
+    rc = assume.value("rotation_count")
+    budget = profile.budget_usd if budget is None else budget
+    notes, warnings = [], []
+    k = int(rc["recommended_max"])
+    if away_value == "lower":
+        k = 1
+        notes.append("R-V2: your US experience is already solid, so one well-chosen rotation is enough")
+    if profile.max_rotations is not None:
+        if profile.max_rotations > int(rc["hard_max"]):
+            warnings.append(
+                (
+                    "R-N3",
+                    f"max_rotations is {profile.max_rotations}: more than three brings diminishing returns and burnout, and programs may ask why so many were needed; the plan stops at three",
+                )
+            )
+        k = min(k, profile.max_rotations)
+    sel = best_set(cands, k, budget, fixed_cost, objective)
+    allow_third = (
+        (profile.max_rotations is None or profile.max_rotations >= 3) and k == 2 and len(sel.chosen) == 2
+    )
+    if allow_third:
+        third = best_set(cands, 3, budget, fixed_cost, objective)
+        if len(third.chosen) == 3 and third.value > sel.value + 1e-9:
+            failed = third_rotation_blockers(profile, third, fit, budget, assume)
+            if failed:
+                notes.append("R-N2: a third rotation is not advised: " + "; ".join(failed))
+            else:
+                sel = third
+                notes.append(
+                    "R-N2: a third rotation is justified: affordable, a specific geographic or fit reason, and each rotation is a distinct opportunity"
+                )
+    if sel.chosen:
+        notes.append(f"R-N1: {len(sel.chosen)} well-chosen rotation(s) planned")
+    return Plan(sel, k, notes, warnings)
+
+
+def third_rotation_blockers(
+    profile: Profile, sel: Selection, fit: dict[str, float], budget: float, assume: Assumptions
+) -> list[str]:
+    """R-N2's three conditions; returns the ones that fail (empty = all hold)."""
+    rc = assume.value("rotation_count")
+    failed = []
+    if sel.cost > float(rc["third_affordable_share"]) * budget:
+        failed.append(
+            f"three would cost ${sel.cost:,.0f}, more than {float(rc['third_affordable_share']):.0%} of the budget"
+        )
+    weakest = min(sel.chosen, key=lambda c: c.value)
+    places = set(profile.preferred_states) | set(profile.ties_states)
+    if weakest.state not in places and fit.get(weakest.program_id, 0) < 0.75:
+        failed.append(f"no specific geographic or fit reason for {weakest.program_id}")
+    for a, b in itertools.combinations(sel.chosen, 2):
+        if REGION.get(a.state) == REGION.get(b.state) and a.tier == b.tier:
+            failed.append(
+                f"{a.program_id} and {b.program_id} are not distinct opportunities (same region and tier)"
+            )
+            break
+    return failed
+
+
+def alternatives(profile: Profile, facts: Facts, assume: Assumptions) -> pd.DataFrame:
+    """R-V3/R-Y3: what to do instead when rotations are out of reach, with costs."""
+    c = assume.value("costs")
+    weeks = int(assume.value("rotation_weeks"))
+    months = weeks * 7 / 30.4375
+    travel = profile.travel_cost_usd
+    if travel is None:
+        travel = (
+            c["default_travel_international_usd"]
+            if needs_entry_visa(profile)
+            else c["default_travel_domestic_usd"]
+        )
+    obs_fee = facts.get("commercial_observership_4wk_usd")
+    observership = (
+        obs_fee.value + c["default_housing_month_usd"] * months + float(travel) + visa_fee(profile, facts)
+    )
+    return pd.DataFrame(
+        [
+            {
+                "alternative": "observership",
+                "rule": "R-Y3",
+                "cost_usd": round(observership, 2),
+                "what it gives": "exposure and possibly a letter if faculty engage; no formal evaluation",
+                "cost basis": f"{weeks}-week placement fee ${obs_fee.value:,.0f} ({obs_fee.trust} trust: {obs_fee.source}) + housing + travel + visa fees",
+            },
+            {
+                "alternative": "virtual_elective",
+                "rule": "R-V3",
+                "cost_usd": float(c["virtual_elective_usd"]),
+                "what it gives": "contact with a US department from home; no visa or travel",
+                "cost basis": f"assumption `costs.virtual_elective_usd` in {assume.file_label}",
+            },
+            {
+                "alternative": "research",
+                "rule": "R-V3",
+                "cost_usd": float(c["research_elective_usd"]),
+                "what it gives": "imaging research with a US team (remote), a possible letter and publications",
+                "cost basis": f"assumption `costs.research_elective_usd` in {assume.file_label}",
+            },
+        ]
+    )

@@ -1,0 +1,179 @@
+"""The `awayplan` command: `report` (one profile or a cohort) and `validate`.
+
+Exit codes: 0 all done; 1 some applicants failed (the others are complete); 2 bad
+invocation or invalid input (nothing written). User mistakes get one readable line per
+problem, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .config import DEFAULT_PROGRAMS, REPORTS_DIR, resolve
+from .errors import InputError, Problem, display_path
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+class UsageError(Exception):
+    """Bad invocation (exit 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # argparse would exit 2 with usage; keep it to one line + hint
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="awayplan",
+        description="Plan US diagnostic radiology away rotations for international medical graduates.",
+    )
+    parser.add_argument("--version", action="version", version=f"awayplan {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    rep = sub.add_parser("report", help="write reports for one applicant or a cohort")
+    rep.add_argument("profile", nargs="?", help="one applicant profile (YAML)")
+    rep.add_argument("--cohort", help="CSV/XLSX with one row per applicant, or a folder of YAML profiles")
+    rep.add_argument(
+        "--programs", default=None, help=f"program table (CSV/XLSX); default {display_path(DEFAULT_PROGRAMS)}"
+    )
+    rep.add_argument("--out", default=None, help=f"output folder; default {display_path(REPORTS_DIR)}")
+    rep.add_argument(
+        "--workers", type=int, default=None, help="parallel local processes for a cohort (default: cores)"
+    )
+    rep.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler")
+    pdf = rep.add_mutually_exclusive_group()
+    pdf.add_argument(
+        "--pdf", dest="pdf", action="store_true", default=None, help="also print report.pdf (needs chromium)"
+    )
+    pdf.add_argument("--no-pdf", dest="pdf", action="store_false", help="HTML only")
+
+    val = sub.add_parser("validate", help="check profiles, cohorts and program tables; writes nothing")
+    val.add_argument("files", nargs="+")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+        if args.command == "validate":
+            return cmd_validate(args.files)
+        return cmd_report(args)
+    except UsageError as exc:
+        print(f"awayplan: error: {exc} (see awayplan --help)", file=sys.stderr)
+        return EXIT_INVALID
+    except InputError as exc:
+        for problem in exc.problems:
+            print(f"awayplan: error: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        print("awayplan: interrupted; finished reports are complete, rerun to continue", file=sys.stderr)
+        return 130
+
+
+def _programs_path(arg: str | None) -> Path:
+    return resolve(arg) if arg else DEFAULT_PROGRAMS
+
+
+def _out_dir(arg: str | None) -> Path:
+    out = Path(arg) if arg else REPORTS_DIR
+    if out.exists() and not out.is_dir():
+        raise InputError([Problem(display_path(out), "output path exists and is not a folder")])
+    return out
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .batch import run_applicant, run_cohort
+    from .cohort import load_cohort
+    from .profile import load_profile
+    from .programs import load_programs
+    from .report import find_browser
+
+    if bool(args.profile) == bool(args.cohort):
+        raise UsageError("give either one PROFILE.yaml or --cohort FILE")
+    if args.workers is not None and args.workers < 1:
+        raise UsageError("--workers must be at least 1")
+    programs_path = _programs_path(args.programs)
+    load_programs(programs_path)  # validate before writing anything
+    out = _out_dir(args.out)
+    pdf = (find_browser() is not None) if args.pdf is None else args.pdf
+    if args.pdf and find_browser() is None:
+        raise UsageError("--pdf needs chromium (Debian: apt-get install chromium)")
+
+    if args.profile:
+        profile = load_profile(resolve(args.profile))
+        out.mkdir(parents=True, exist_ok=True)
+        result = run_applicant(profile, programs_path.resolve(), out.resolve(), pdf=pdf)
+        if result.status != "ok":
+            print(f"awayplan: {profile.applicant_id} failed: {result.error}", file=sys.stderr)
+            return EXIT_FAILED
+        print(
+            f"{profile.applicant_id}: report in {display_path(out / profile.applicant_id / 'report.html')} ({result.seconds:.1f} s)"
+        )
+        return EXIT_OK
+
+    entries = load_cohort(resolve(args.cohort))
+    bad = [e for e in entries if not e.ok]
+    for e in bad:
+        for problem in e.problems:
+            print(f"awayplan: warning: {problem} (applicant skipped)", file=sys.stderr)
+    total = len(entries)
+
+    def progress(result) -> None:
+        progress.done += 1
+        print(
+            f"[{progress.done}/{total}] {result.applicant_id}: {result.status} ({result.seconds:.1f} s)",
+            file=sys.stderr,
+        )
+
+    progress.done = 0
+    results = run_cohort(entries, programs_path.resolve(), out.resolve(), pdf=pdf, progress=progress)
+    ok = sum(r.status == "ok" for r in results)
+    print(f"{ok} of {len(results)} reports complete in {display_path(out)} (index.html, manifest.csv)")
+    return EXIT_OK if ok == len(results) else EXIT_FAILED
+
+
+def cmd_validate(files: list[str]) -> int:
+    """Check each file by kind (profile YAML, cohort, program table); print every problem."""
+    from .cohort import load_cohort
+    from .profile import load_profile
+    from .programs import load_programs
+    from .tables import read_table
+
+    problems: list[Problem] = []
+    checked = 0
+    for name in files:
+        path = resolve(name)
+        try:
+            if path.is_dir():
+                entries = load_cohort(path)
+                problems += [p for e in entries for p in e.problems]
+                kind = f"cohort of {len(entries)}"
+            elif path.suffix.lower() in (".yaml", ".yml"):
+                load_profile(path)
+                kind = "profile"
+            else:
+                columns = read_table(path).columns
+                if "applicant_id" in columns:
+                    entries = load_cohort(path)
+                    problems += [p for e in entries for p in e.problems]
+                    kind = f"cohort of {len(entries)}"
+                else:
+                    load_programs(path)
+                    kind = "program table"
+            checked += 1
+            if not problems:
+                print(f"ok: {display_path(path)} ({kind})")
+        except InputError as exc:
+            problems += exc.problems
+    for problem in problems:
+        print(f"awayplan: error: {problem}", file=sys.stderr)
+    return EXIT_INVALID if problems else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

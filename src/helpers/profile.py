@@ -1,0 +1,242 @@
+"""Applicant profiles (YAML files or cohort rows), validated with pydantic at the edge.
+
+Field names and defaults follow the kit's interface contract. A blank optional field takes
+its default; a wrong one is reported with the file, the line (YAML) or row (cohort) and
+the field, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import InputError, Problem, display_path
+from .timeline import match_day
+from .vocab import STORY_INTERESTS, SUBSPECIALTIES, US_STATES, normalise_interest
+
+MAX_PROFILE_BYTES = 256 * 1024
+
+ApplicantId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+REQUIRED_FIELDS = ("applicant_id", "visa_needed", "school_status", "step1", "budget_usd", "application_cycle")
+LIST_FIELDS = ("school_affiliations", "interests", "preferred_states", "ties_states")
+
+
+class Profile(BaseModel):
+    """One applicant's situation (R-C1..R-C4) and preferences, as the kit reads it."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, frozen=True)
+
+    applicant_id: ApplicantId
+    visa_needed: Literal["none", "j1", "h1b", "j1_or_h1b"]
+    school_status: Literal["student", "graduate"]
+    step1: Literal["pass", "fail", "not_taken"]
+    budget_usd: Annotated[float, Field(ge=0, le=1_000_000)]
+    application_cycle: Annotated[int, Field(ge=2000, le=2100)]
+
+    name: Annotated[str, Field(max_length=200)] | None = None
+    current_us_status: Literal["none", "b1b2", "esta", "f1", "j1", "h1b", "other"] = "none"
+    graduation_year: Annotated[int, Field(ge=1950, le=2100)] | None = None
+    school_accreditation: Literal["lcme", "aoa", "other"] = "other"
+    school_affiliations: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
+    step2_ck: Annotated[int, Field(ge=1, le=300)] | None = None
+    step3: Literal["pass", "not_taken"] = "not_taken"
+    ecfmg_certified: bool = False
+    english_test: Annotated[str, Field(max_length=100)] | None = None
+    us_clinical_months: Annotated[float, Field(ge=0, le=240)] = 0
+    us_radiology_letters: Annotated[int, Field(ge=0, le=20)] = 0
+    home_radiology_program: bool = False
+    research_items: Annotated[int, Field(ge=0, le=500)] = 0
+    interests: list[str] = []
+    preferred_states: list[str] = []
+    ties_states: list[str] = []
+    travel_cost_usd: Annotated[float, Field(ge=0, le=100_000)] | None = None
+    available_from: dt.date | None = None
+    available_to: dt.date | None = None
+    plan_date: dt.date | None = None
+    max_rotations: Annotated[int, Field(ge=0, le=10)] | None = None
+
+    @field_validator("name", "english_test")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        cleaned = "".join(ch for ch in value if ch.isprintable())
+        return cleaned or None
+
+    @field_validator("interests")
+    @classmethod
+    def _interests(cls, value: list[str]) -> list[str]:
+        out = []
+        for word in value:
+            key = normalise_interest(word)
+            if key is None:
+                allowed = ", ".join(SUBSPECIALTIES + STORY_INTERESTS)
+                raise ValueError(f"unknown interest '{word}' (use one of: {allowed})")
+            if key not in out:
+                out.append(key)
+        return out
+
+    @field_validator("preferred_states", "ties_states")
+    @classmethod
+    def _states(cls, value: list[str]) -> list[str]:
+        out = []
+        for code in value:
+            up = code.strip().upper()
+            if up not in US_STATES:
+                raise ValueError(f"'{code}' is not a two-letter US state code")
+            if up not in out:
+                out.append(up)
+        return out
+
+    @field_validator("plan_date", mode="before")
+    @classmethod
+    def _today_word(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "today":
+            return None
+        return value
+
+    @model_validator(mode="after")
+    def _dates_make_sense(self) -> Profile:
+        cycle = self.application_cycle
+        lo, hi = dt.date(cycle - 1, 1, 1), dt.date(cycle, 12, 31)
+        for name in ("available_from", "available_to"):
+            value = getattr(self, name)
+            if value is not None and not lo <= value <= hi:
+                raise ValueError(
+                    f"{name} {value} is outside application cycle {cycle} (allowed {lo} to {hi})"
+                )
+        if self.window_start > self.window_end:
+            raise ValueError(f"available_from {self.window_start} is after available_to {self.window_end}")
+        end = match_day(cycle + 1)
+        plan = self.plan_date
+        if plan is not None and plan < dt.date(cycle - 3, 1, 1):
+            raise ValueError(f"plan_date {plan} is more than three years before application cycle {cycle}")
+        effective = self.effective_plan_date()
+        if effective > end:
+            which = "plan_date" if plan is not None else "today"
+            raise ValueError(
+                f"application_cycle {cycle} is over: its Match Day was {end} and {which} is {effective}"
+            )
+        if self.graduation_year is not None and self.graduation_year > cycle + 6:
+            raise ValueError(f"graduation_year {self.graduation_year} is implausibly late for cycle {cycle}")
+        return self
+
+    @property
+    def window_start(self) -> dt.date:
+        """First day the applicant can rotate (R-W1 default: 1 April of the cycle year)."""
+        return self.available_from or dt.date(self.application_cycle, 4, 1)
+
+    @property
+    def window_end(self) -> dt.date:
+        """Last day the applicant can rotate (R-W1 default: 30 September of the cycle year)."""
+        return self.available_to or dt.date(self.application_cycle, 9, 30)
+
+    def effective_plan_date(self, today: dt.date | None = None) -> dt.date:
+        """The 'today' of the plan: plan_date if given, else the real date."""
+        return self.plan_date or today or dt.date.today()
+
+    @property
+    def is_student(self) -> bool:
+        return self.school_status == "student"
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _yaml_key_lines(text: str) -> dict[str, int]:
+    """Top-level key -> 1-based line number, so messages can point into the YAML file."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError:
+        return {}
+    lines: dict[str, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                lines[str(key.value)] = key.start_mark.line + 1
+    return lines
+
+
+def problems_from_validation(
+    exc: ValidationError, file: str, row: int | None = None, lines: dict[str, int] | None = None
+) -> list[Problem]:
+    """Turn pydantic's errors into one Problem per field, in plain words."""
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
+        field = loc[0] if loc else None
+        kind = err.get("type", "")
+        if kind == "missing":
+            message = "required field is missing"
+        elif kind == "extra_forbidden":
+            message = "unknown field (check the spelling against the profile fields in README)"
+        else:
+            message = err.get("msg", "invalid value")
+            message = message.removeprefix("Value error, ")
+            if "input" in err and kind not in ("value_error",) and not isinstance(err["input"], dict | list):
+                message = f"{message} (got {err['input']!r})"
+        line = lines.get(field) if (lines and field) else None
+        out.append(Problem(file, message, row=row, field=field, line=line))
+    return out
+
+
+def load_profile(path: str | Path) -> Profile:
+    """Read and validate one YAML profile; raises InputError naming file, line and field."""
+    path = Path(path)
+    name = display_path(path)
+    if not path.exists():
+        raise InputError([Problem(name, "profile file not found")])
+    if path.is_dir():
+        raise InputError([Problem(name, "expected a YAML profile file, got a folder")])
+    size = path.stat().st_size
+    if size > MAX_PROFILE_BYTES:
+        raise InputError(
+            [Problem(name, f"profile is {size // 1024} KB; the limit is {MAX_PROFILE_BYTES // 1024} KB")]
+        )
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252", errors="replace")
+    if not text.strip():
+        raise InputError([Problem(name, "file is empty")])
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise InputError([Problem(name, f"YAML syntax error: {problem}", line=line)]) from None
+    if not isinstance(data, dict):
+        raise InputError([Problem(name, "a profile must be a mapping of field: value pairs")])
+    return profile_from_mapping(data, name, lines=_yaml_key_lines(text))
+
+
+def profile_from_mapping(
+    data: dict[str, Any], file: str, row: int | None = None, lines: dict[str, int] | None = None
+) -> Profile:
+    """Validate a field mapping (YAML or one cohort row); raises InputError on problems."""
+    cleaned = {str(k).strip(): v for k, v in data.items()}
+    for key in LIST_FIELDS:
+        if cleaned.get(key) is None:
+            cleaned.pop(key, None)
+        elif isinstance(cleaned[key], str):
+            cleaned[key] = [p.strip() for p in cleaned[key].split(";") if p.strip()]
+    cleaned = {k: v for k, v in cleaned.items() if v is not None}
+    try:
+        return Profile.model_validate(cleaned)
+    except ValidationError as exc:
+        raise InputError(problems_from_validation(exc, file, row=row, lines=lines)) from None
+
+
+def profile_to_yaml(profile: Profile) -> str:
+    """The profile as YAML (only the fields that were set), for the per-applicant input copy."""
+    data = profile.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    for key in REQUIRED_FIELDS:
+        data[key] = getattr(profile, key)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)

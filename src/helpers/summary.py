@@ -1,0 +1,160 @@
+"""summary.json (schema_version 1): the machine-readable result of one applicant's analysis.
+
+Keys and shapes follow the interface contract; extra keys are additions. The pydantic
+model below checks every file the kit writes, so a report run cannot emit a summary that
+breaks the contract.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from . import __version__
+from .analysis import SCHEMA_VERSION, Analysis
+from .outputs import write_atomic
+
+RULE_ID = re.compile(r"^R-[A-Z]\d+")
+DateStr = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+
+
+class ProgramOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    program_id: str
+    status: Literal["eligible", "excluded", "unknown"]
+    tier: Literal["high_reach", "mid_tier", "img_friendly"] | None
+    reasons: list[str]
+    leverage: Annotated[float, Field(ge=0, le=1)] | None
+
+    @field_validator("reasons")
+    @classmethod
+    def _coded(cls, value: list[str]) -> list[str]:
+        for r in value:
+            if not RULE_ID.match(r):
+                raise ValueError(f"reason without a rule ID: {r!r}")
+        return value
+
+
+class RotationOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    program_id: str
+    kind: Literal["vslo", "direct", "observership"]
+    start: DateStr
+    end: DateStr
+    apply_by: DateStr
+    cost_usd: Annotated[float, Field(ge=0)]
+
+
+class WarningOut(BaseModel):
+    rule: Annotated[str, Field(pattern=r"^R-[A-Z]\d+$")]
+    message: str
+
+
+class DeadlineOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    date: DateStr
+    what: str
+
+
+class SummaryV1(BaseModel):
+    """The contract for summary.json, schema_version 1."""
+
+    model_config = ConfigDict(extra="allow")
+    schema_version: Literal[1]
+    applicant_id: str
+    programs: list[ProgramOut]
+    rotations: list[RotationOut]
+    total_cost_usd: Annotated[float, Field(ge=0)]
+    budget_usd: Annotated[float, Field(ge=0)]
+    alternatives: list[Literal["observership", "virtual_elective", "research"]]
+    warnings: list[WarningOut]
+    deadlines: list[DeadlineOut]
+
+
+def _leverage(value: object) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if v != v else round(v, 3)
+
+
+def build_summary(a: Analysis) -> dict:
+    """The summary dict for one analysis (deterministic: same inputs, same bytes)."""
+    programs = []
+    for r in a.table.itertuples(index=False):
+        rotation_reasons = [x for x in r.rotation_reasons if x not in r.reasons]
+        programs.append(
+            {
+                "program_id": str(r.program_id),
+                "status": r.status,
+                "tier": r.tier if isinstance(r.tier, str) else None,
+                "reasons": [*r.reasons, *rotation_reasons],
+                "leverage": _leverage(r.leverage),
+                "questions": [*r.questions, *[q for q in r.rotation_questions if q not in r.questions]],
+                "rotation_status": r.rotation_status,
+                "rotation_kind": r.rotation_kind if isinstance(r.rotation_kind, str) else None,
+                "interview_chance": round(float(r.interview_chance), 4),
+            }
+        )
+    rotations = [
+        {
+            "program_id": str(r["program_id"]),
+            "kind": r["kind"],
+            "start": r["start"].isoformat(),
+            "end": r["end"].isoformat(),
+            "apply_by": r["apply_by"].isoformat(),
+            "cost_usd": round(float(r["cost_usd"]), 2),
+            "cost_parts": {
+                k: round(float(r[k]), 2)
+                for k in ("vslo_fee", "host_fee", "non_lcme_surcharge", "housing", "travel", "insurance")
+            },
+            "estimated_parts": [x for x in str(r["estimated"]).split(", ") if x],
+            "tier": r["tier"] if isinstance(r["tier"], str) else None,
+        }
+        for r in (a.rotations.to_dict("records") if len(a.rotations) else [])
+    ]
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "applicant_id": a.profile.applicant_id,
+        "programs": programs,
+        "rotations": rotations,
+        "total_cost_usd": a.total_cost,
+        "budget_usd": round(float(a.profile.budget_usd), 2),
+        "alternatives": list(a.alternatives["alternative"]) if len(a.alternatives) else [],
+        "warnings": [{"rule": rule, "message": msg} for rule, msg in a.warnings],
+        "deadlines": [
+            {"date": row.date.isoformat(), "what": row.what, "rule": row.rule, "status": row.status}
+            for row in a.steps.itertuples(index=False)
+        ],
+        "advice": [{"rule": rule, "message": msg} for rule, msg in a.advice],
+        "visa_fees_usd": round(a.fixed_cost if len(a.rotations) else 0.0, 2),
+        "match_probability": {"without_rotations": a.baseline, "with_plan": a.with_plan},
+        "signals": [
+            {"program_id": s.program_id, "signal": s.signal} for s in a.signals.itertuples(index=False)
+        ],
+        "strength": {"label": a.strength.label, "z": a.strength.z},
+        "away_value": a.away_value,
+        "plan_date": a.plan_date.isoformat(),
+        "kit_version": __version__,
+    }
+
+
+def summary_json(a: Analysis) -> str:
+    data = build_summary(a)
+    SummaryV1.model_validate(data)
+    return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+
+
+def write_summary(a: Analysis, out_dir: str | Path) -> Path:
+    """Validate against the contract and write `<out_dir>/summary.json` atomically."""
+    return write_atomic(Path(out_dir) / "summary.json", summary_json(a))
+
+
+def read_summary(path: str | Path) -> SummaryV1:
+    """Load and check a summary.json against the contract."""
+    return SummaryV1.model_validate_json(Path(path).read_text(encoding="utf-8"))

@@ -1,0 +1,326 @@
+"""Tables and short texts the notebooks show, formatted for people.
+
+Everything a user typed (names, ids, program names) is HTML-escaped here or by pandas'
+own escaping of DataFrame cells, so a report can never run what someone put in a file.
+"""
+
+from __future__ import annotations
+
+import html
+
+import pandas as pd
+from IPython.display import HTML
+
+from .analysis import Analysis
+from .budget import COST_PARTS
+from .odds import CALIBRATION_FACTS
+from .tiering import TIERS
+
+UNKNOWN_NOTE = "unknown — confirm with the program"
+
+
+class Table:
+    """A DataFrame shown in full, without its index, every cell HTML-escaped.
+
+    `.frame` is the DataFrame itself for anyone exploring further in JupyterLab.
+    """
+
+    def __init__(self, frame: pd.DataFrame):
+        self.frame = frame
+
+    def _repr_html_(self) -> str:
+        if self.frame.empty:
+            return "<p><em>(none)</em></p>"
+        return self.frame.to_html(index=False, escape=True, border=0, na_rep="—", classes="awayplan")
+
+    def __repr__(self) -> str:
+        return "(none)" if self.frame.empty else self.frame.to_string(index=False, max_colwidth=60)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def _table(func):
+    """Decorator: a view that builds a DataFrame is shown as a Table."""
+
+    def wrapper(*args, **kwargs) -> Table:
+        return Table(func(*args, **kwargs))
+
+    wrapper.__doc__, wrapper.__name__ = func.__doc__, func.__name__
+    return wrapper
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _join(items: list[str]) -> str:
+    return "; ".join(items)
+
+
+def headline(a: Analysis) -> HTML:
+    """Who this is for and the plan in four lines (escaped)."""
+    p = a.profile
+    name = f" ({html.escape(p.name)})" if p.name else ""
+    c = a.status_counts
+    rot = len(a.rotations)
+    lines = [
+        f"<strong>Applicant {html.escape(p.applicant_id)}{name}</strong>, application cycle {p.application_cycle} (ERAS in September {p.application_cycle}, Match Day in March {p.application_cycle + 1}); plan date {a.plan_date:%d %B %Y}.",
+        f"Visa needed: {html.escape(p.visa_needed)}; {html.escape(p.school_status)}; Step 1 {html.escape(p.step1)}; Step 2 CK {p.step2_ck if p.step2_ck is not None else 'not yet'}; profile strength <em>{a.strength.label}</em> (R-T4).",
+        f"Programs: {c['eligible']} eligible, {c['unknown']} unknown ({UNKNOWN_NOTE}), {c['excluded']} excluded, of {len(a.table)}.",
+        f"Plan: {rot} away rotation(s) for ${a.total_cost:,.0f} of a ${p.budget_usd:,.0f} budget; match chance about {_pct(round(a.with_plan['match_probability'] * 20) / 20)} (range {_pct(a.with_plan['match_probability_p10'])}-{_pct(a.with_plan['match_probability_p90'])}).",
+    ]
+    return HTML("<div class='headline'>" + "<br>".join(lines) + "</div>")
+
+
+@_table
+def tier_table(a: Analysis, per_tier: int = 12) -> pd.DataFrame:
+    """The tiered list: best interview chances first in each tier, with the one-line why."""
+    t = a.table.loc[a.table["status"] != "excluded"].copy()
+    t["tier_order"] = t["tier"].map({k: i for i, k in enumerate(TIERS)}).fillna(len(TIERS))
+    t = t.sort_values(["tier_order", "status", "interview_chance"], ascending=[True, True, False])
+    t = t.groupby("tier_order", sort=True).head(per_tier)
+    return pd.DataFrame(
+        {
+            "program": t["program_id"] + " " + t["name"],
+            "state": t["state"],
+            "tier": t["tier"].fillna("no tier"),
+            "status": t["status"].map(lambda s: UNKNOWN_NOTE if s == "unknown" else s),
+            "interview chance": t["interview_chance"].map(_pct),
+            "why this tier": t["tier_reason"],
+            "reasons": t["reasons"].map(_join),
+        }
+    ).reset_index(drop=True)
+
+
+@_table
+def excluded_table(a: Analysis, limit: int = 15) -> pd.DataFrame:
+    t = a.table.loc[a.table["status"] == "excluded"].head(limit)
+    return pd.DataFrame(
+        {
+            "program": t["program_id"] + " " + t["name"],
+            "why it is out": t["reasons"].map(
+                lambda rs: _join(
+                    [r for r in rs if "excluded" in r or "not" in r or "below" in r or "neither" in r] or rs
+                )
+            ),
+        }
+    ).reset_index(drop=True)
+
+
+@_table
+def leverage_table(a: Analysis, top: int = 12) -> pd.DataFrame:
+    """Programs where a rotation would count most, with the four parts shown separately."""
+    t = (
+        a.table.loc[a.table["leverage"].notna()]
+        .sort_values(["leverage", "interview_chance"], ascending=False)
+        .head(top)
+    )
+    fmt = lambda s: s.astype(float).map(lambda v: "?" if pd.isna(v) else f"{v:.2f}")  # noqa: E731
+    return pd.DataFrame(
+        {
+            "program": t["program_id"] + " " + t["name"],
+            "tier": t["tier"].fillna("no tier"),
+            "rotation": t["rotation_kind"].fillna("?") + " (" + t["rotation_status"] + ")",
+            "leverage": fmt(t["leverage"]),
+            "R-L1 IMG history": fmt(t["img_history"]),
+            "R-L2 welcomes visitors": fmt(t["welcomes_visitors"]),
+            "R-L3 reaches committee": fmt(t["reaches_committee"]),
+            "R-L4 fit": fmt(t["fit"]),
+        }
+    ).reset_index(drop=True)
+
+
+@_table
+def odds_table(a: Analysis) -> pd.DataFrame:
+    rows = []
+    for label, s in (("without rotations", a.baseline), ("with the plan", a.with_plan)):
+        rows.append(
+            {
+                "scenario": label,
+                "match chance (rounded to 5%)": _pct(round(s["match_probability"] * 20) / 20),
+                "10th-90th percentile": f"{_pct(s['match_probability_p10'])}-{_pct(s['match_probability_p90'])}",
+                "expected DR interviews": f"{s['expected_interviews']:.1f}",
+                "chance of at least one interview": _pct(s["p_at_least_one_interview"]),
+                "match chance if interviewed": _pct(s["match_probability_if_interviewed"]),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+@_table
+def signals_table(a: Analysis) -> pd.DataFrame:
+    names = dict(zip(a.table["program_id"], a.table["name"], strict=True))
+    s = a.signals
+    return pd.DataFrame(
+        {
+            "signal": s["signal"],
+            "program": s["program_id"] + " " + s["program_id"].map(names),
+            "why": s["why"],
+            "interview chance": s["interview_chance"].map(_pct),
+            "with the signal": s["with_signal"].map(_pct),
+        }
+    )
+
+
+@_table
+def questions_table(a: Analysis) -> pd.DataFrame:
+    """Everything to confirm with programs before counting on them or paying (R-K2)."""
+    t = a.table.loc[a.table["status"] != "excluded"]
+    planned = set(a.rotations["program_id"]) if len(a.rotations) else set()
+    rows = []
+    for r in t.itertuples(index=False):
+        qs = list(r.questions)
+        if r.program_id in planned or r.rotation_status == "unknown":
+            qs += [q for q in r.rotation_questions if q not in qs]
+        for q in qs:
+            rows.append(
+                {
+                    "program": f"{r.program_id} {r.name}",
+                    "planned rotation": "yes" if r.program_id in planned else "",
+                    "ask": q,
+                }
+            )
+    frame = pd.DataFrame(rows, columns=["program", "planned rotation", "ask"])
+    return frame.sort_values(["planned rotation", "program"], ascending=[False, True]).reset_index(drop=True)
+
+
+@_table
+def calibration_table(a: Analysis) -> pd.DataFrame:
+    return a.calibration.reproduction
+
+
+@_table
+def model_parameters(a: Analysis) -> pd.DataFrame:
+    c = a.calibration
+    return pd.DataFrame(
+        [
+            ("mean expected DR interviews (before the at-least-one condition)", f"{c.mu:.2f}"),
+            ("spread across applicants (log-normal SD)", f"{c.sigma:.2f}"),
+            ("chance one ranked program becomes the match", f"{c.c:.3f}"),
+            ("correlation of Step 2 CK with expected interviews", f"{c.rho:.3f}"),
+        ],
+        columns=["fitted parameter", "value"],
+    )
+
+
+@_table
+def plan_table(a: Analysis) -> pd.DataFrame:
+    if not len(a.rotations):
+        return pd.DataFrame(
+            columns=[
+                "program",
+                "tier",
+                "kind",
+                "dates",
+                "apply by",
+                "cost (USD)",
+                "estimated parts",
+                "leverage",
+            ]
+        )
+    r = a.rotations
+    return pd.DataFrame(
+        {
+            "program": r["program_id"] + " " + r["name"] + " (" + r["state"] + ")",
+            "tier": r["tier"].fillna("no tier"),
+            "kind": r["kind"],
+            "dates": [f"{s:%d %b} - {e:%d %b %Y}" for s, e in zip(r["start"], r["end"], strict=True)],
+            "apply by": [f"{d:%d %b %Y}" for d in r["apply_by"]],
+            "cost (USD)": r["cost_usd"].map(lambda v: f"{v:,.0f}"),
+            "estimated parts": r["estimated"].replace("", "none"),
+            "leverage": r["leverage"].map(lambda v: f"{v:.2f}"),
+        }
+    )
+
+
+@_table
+def candidate_costs(a: Analysis, top: int = 12) -> pd.DataFrame:
+    """Cost parts of the most valuable block at each candidate program (plan first)."""
+    c = a.candidates
+    if c.empty:
+        return pd.DataFrame(columns=["program_id", *COST_PARTS, "cost_usd", "chosen"])
+    planned = set(a.rotations["program_id"]) if len(a.rotations) else set()
+    best = c.sort_values(["gain", "cost_usd"], ascending=[False, True]).drop_duplicates("program_id")
+    best = best.assign(chosen=best["program_id"].isin(planned))
+    best = pd.concat([best.loc[best["chosen"]], best.loc[~best["chosen"]]]).head(top)
+    return best[["program_id", *COST_PARTS, "cost_usd", "chosen"]].reset_index(drop=True)
+
+
+@_table
+def advice_table(a: Analysis) -> pd.DataFrame:
+    return pd.DataFrame(a.advice, columns=["rule", "advice"])
+
+
+@_table
+def warnings_table(a: Analysis) -> pd.DataFrame:
+    return pd.DataFrame(a.warnings, columns=["rule", "warning"])
+
+
+@_table
+def alternatives_table(a: Analysis) -> pd.DataFrame:
+    alt = a.alternatives
+    if alt.empty:
+        return alt
+    return alt.assign(cost_usd=alt["cost_usd"].map(lambda v: f"{v:,.0f}"))
+
+
+@_table
+def steps_table(a: Analysis) -> pd.DataFrame:
+    s = a.steps
+    return pd.DataFrame(
+        {
+            "date": [f"{d:%a %d %b %Y}" for d in s["date"]],
+            "step": s["what"],
+            "rule": s["rule"],
+            "date is": s["status"].map({"official": "official", "estimated": "estimated", "plan": "planned"}),
+        }
+    )
+
+
+@_table
+def cycle_table(a: Analysis) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "date": [f"{c.date:%a %d %b %Y}" for c in a.cycle],
+            "event": [c.what for c in a.cycle],
+            "status": [c.status for c in a.cycle],
+            "source": [c.source for c in a.cycle],
+        }
+    )
+
+
+COST_FACTS = [
+    "vslo_fee_usd",
+    "insurance_month_usd",
+    "visa_mrv_fee_usd",
+    "visa_integrity_fee_usd",
+    "commercial_observership_4wk_usd",
+    "host_fee_example_usd",
+    "non_lcme_surcharge_example_usd",
+]
+
+
+@_table
+def sources_table(a: Analysis, keys: list[str] | None = None) -> pd.DataFrame:
+    """Published figures behind this report, with source and trust."""
+    return a.facts.cited(keys or [*CALIBRATION_FACTS, *COST_FACTS])
+
+
+@_table
+def assumptions_table(a: Analysis, keys: list[str] | None = None) -> pd.DataFrame:
+    """Named assumptions behind this report (data/assumptions.yaml)."""
+    return a.assume.table(keys)
+
+
+@_table
+def budget_curve_table(a: Analysis) -> pd.DataFrame:
+    c = a.budget_curve
+    return pd.DataFrame(
+        {
+            "budget (USD)": c["budget_usd"].map(lambda v: f"{v:,.0f}"),
+            "rotations": c["rotations"],
+            "gain in match chance (points)": c["gain_points"].map(lambda v: f"{v:.1f}"),
+            "plan cost (USD)": c["cost_usd"].map(lambda v: f"{v:,.0f}"),
+        }
+    )
