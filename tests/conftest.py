@@ -1,0 +1,96 @@
+"""Small synthetic fixtures: profiles and program tables built in code, nothing personal."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from helpers.profile import Profile
+from helpers.programs import OPTIONAL, parse_programs
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+
+BASE_PROFILE = {
+    "applicant_id": "t-1",
+    "visa_needed": "j1",
+    "school_status": "student",
+    "step1": "pass",
+    "step2_ck": 250,
+    "budget_usd": 8000,
+    "application_cycle": 2027,
+    "plan_date": dt.date(2026, 12, 1),
+}
+
+# A program that is open on every count: each test changes only what it is about.
+OPEN_PROGRAM = {
+    "program_id": "A",
+    "name": "Open Test Hospital",
+    "state": "OH",
+    "setting": "hybrid",
+    "positions": "6",
+    "research_strength": "medium",
+    "nci_cancer_center": "false",
+    "fellowships": "2",
+    "img_share_pct": "20",
+    "non_us_img_recent": "3",
+    "considers_imgs": "true",
+    "sponsors_j1": "true",
+    "sponsors_h1b": "true",
+    "visiting_students": "vslo",
+    "requires_step1": "false",
+    "requires_lcme": "false",
+    "requires_affiliation": "false",
+    "host_fee_usd": "200",
+    "non_lcme_surcharge_usd": "0",
+    "housing_month_usd": "1000",
+    "application_lead_weeks": "16",
+    "rotation_months": "4-9",
+    "step2_typical": "245",
+    "step2_min": "",
+    "subspecialties": "neuro;body",
+}
+
+
+def make_profile(**changes) -> Profile:
+    data = {**BASE_PROFILE, **changes}
+    data = {k: v for k, v in data.items() if v is not None}
+    return Profile.model_validate(data)
+
+
+def make_programs(*rows: dict) -> pd.DataFrame:
+    """A typed program table from dicts of text cells (missing keys = blank)."""
+    records = []
+    for i, row in enumerate(rows):
+        rec = {**OPEN_PROGRAM, "program_id": f"P{i}", "name": f"Test Hospital {i}", **row}
+        records.append({k: str(v) for k, v in rec.items()})
+    cols = [
+        "program_id",
+        "name",
+        "state",
+        *[c for c in OPTIONAL if c not in ("city", "source_url", "verified_on")],
+    ]
+    frame = pd.DataFrame(records, columns=cols).fillna("")
+    frame.index = range(2, 2 + len(frame))
+    return parse_programs(frame, "test.csv")
+
+
+@pytest.fixture
+def profile() -> Profile:
+    return make_profile()
+
+
+def awayplan(*args: str, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run the installed command line tool as a user would."""
+    exe = shutil.which("awayplan", path=str(BIN)) or str(BIN / "awayplan")
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [exe, *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=timeout, env=env
+    )

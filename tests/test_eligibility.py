@@ -1,0 +1,138 @@
+"""Eligibility: one test per rule ID, on tiny synthetic tables. A blank never excludes."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import make_profile, make_programs
+
+from helpers.eligibility import assess
+
+
+def verdict(profile, **cells):
+    row = assess(profile, make_programs(cells)).iloc[0]
+    return row
+
+
+def test_open_program_is_eligible_with_positive_reasons():
+    r = verdict(make_profile())
+    assert r.status == "eligible"
+    assert any(x.startswith("R-A1: considers IMGs") for x in r.reasons)
+    assert r.rotation_status == "eligible" and r.rotation_kind == "vslo"
+
+
+def test_R_A1_no_imgs_excludes_and_blank_is_unknown():
+    assert verdict(make_profile(), considers_imgs="false").status == "excluded"
+    r = verdict(make_profile(), considers_imgs="")
+    assert r.status == "unknown"
+    assert any("R-K2" in q and "non-US IMGs" in q for q in r.questions)
+
+
+def test_R_A2_j1_sponsorship():
+    r = verdict(make_profile(visa_needed="j1"), sponsors_j1="false")
+    assert r.status == "excluded" and r.reasons[-1].startswith("R-A2")
+    assert verdict(make_profile(visa_needed="j1"), sponsors_j1="").status == "unknown"
+
+
+def test_R_A2_h1b_needs_step3():
+    p = make_profile(visa_needed="h1b", step3="not_taken")
+    r = verdict(p, sponsors_h1b="true")
+    assert r.status == "excluded" and "Step 3" in r.reasons[-1]
+    assert verdict(make_profile(visa_needed="h1b", step3="pass"), sponsors_h1b="true").status == "eligible"
+
+
+def test_R_A2_either_visa():
+    p = make_profile(visa_needed="j1_or_h1b", step3="not_taken")
+    assert verdict(p, sponsors_j1="false", sponsors_h1b="true").status == "excluded"
+    assert verdict(p, sponsors_j1="true", sponsors_h1b="false").status == "eligible"
+    assert verdict(p, sponsors_j1="", sponsors_h1b="false").status == "unknown"
+    assert (
+        verdict(make_profile(visa_needed="none"), sponsors_j1="false", sponsors_h1b="false").status
+        == "eligible"
+    )
+
+
+def test_R_C4_step2_minimum():
+    assert verdict(make_profile(step2_ck=230), step2_min="240").status == "excluded"
+    r = verdict(make_profile(step2_ck=None), step2_min="240")
+    assert r.status == "eligible" and any("not in yet" in x for x in r.reasons)
+
+
+def test_R_A3_observer_only_and_no_visitors():
+    r = verdict(make_profile(), visiting_students="observer_only")
+    assert r.status == "eligible" and r.rotation_status == "excluded"
+    assert any(x.startswith("R-A3") for x in r.rotation_reasons)
+    assert verdict(make_profile(), visiting_students="none").rotation_status == "excluded"
+    blank = verdict(make_profile(), visiting_students="")
+    assert blank.rotation_status == "unknown" and blank.rotation_questions
+
+
+def test_R_C2_graduate_is_steered_to_observerships():
+    g = make_profile(school_status="graduate")
+    r = verdict(g, visiting_students="observer_only")
+    assert r.rotation_status == "eligible" and r.rotation_kind == "observership"
+    v = verdict(g, visiting_students="vslo")
+    assert v.rotation_kind == "observership" and v.rotation_status == "unknown"
+    assert any(x.startswith("R-C2") for x in v.rotation_reasons)
+
+
+def test_R_A4_lcme_and_affiliation():
+    other = make_profile(school_accreditation="other")
+    assert verdict(other, requires_lcme="true").rotation_status == "excluded"
+    assert (
+        verdict(make_profile(school_accreditation="lcme"), requires_lcme="true").rotation_status == "eligible"
+    )
+    assert verdict(other, requires_lcme="").rotation_status == "unknown"
+    assert verdict(other, requires_affiliation="true").rotation_status == "excluded"
+    affiliated = make_profile(school_affiliations=["P0"])
+    assert verdict(affiliated, requires_affiliation="true").rotation_status == "eligible"
+
+
+def test_R_C4_step1_required_by_host():
+    p = make_profile(step1="not_taken")
+    r = verdict(p, requires_step1="true")
+    assert r.rotation_status == "excluded" and any("R-C4" in x for x in r.rotation_reasons)
+    assert verdict(p, requires_step1="").rotation_status == "unknown"
+    assert verdict(make_profile(step1="pass"), requires_step1="true").rotation_status == "eligible"
+
+
+def test_R_C1_visitor_status_asks_about_hands_on():
+    r = verdict(make_profile(current_us_status="b1b2"))
+    assert r.rotation_status == "unknown"
+    assert any(x.startswith("R-C1") for x in r.rotation_reasons)
+
+
+def test_no_rotation_where_the_applicant_cannot_match():
+    r = verdict(make_profile(visa_needed="j1"), sponsors_j1="false")
+    assert r.rotation_status == "excluded" and r.rotation_reasons[0].startswith("R-A2")
+
+
+@pytest.mark.parametrize(
+    "column",
+    [
+        "considers_imgs",
+        "sponsors_j1",
+        "sponsors_h1b",
+        "visiting_students",
+        "requires_step1",
+        "requires_lcme",
+        "requires_affiliation",
+        "step2_min",
+        "non_us_img_recent",
+    ],
+)
+def test_a_blank_cell_never_excludes(column):
+    p = make_profile(visa_needed="j1_or_h1b", step1="not_taken", step2_ck=None)
+    r = verdict(p, **{column: ""})
+    assert r.status != "excluded"
+    assert r.rotation_status != "excluded"
+
+
+def test_required_columns_only_table_is_all_unknown_with_questions():
+    import pandas as pd
+
+    from helpers.programs import parse_programs
+
+    raw = pd.DataFrame({"program_id": ["A", "B"], "name": ["a", "b"], "state": ["NY", "TX"]}, index=[2, 3])
+    table = assess(make_profile(), parse_programs(raw, "t.csv"))
+    assert set(table["status"]) == {"unknown"}
+    assert all(len(q) >= 2 for q in table["questions"])
