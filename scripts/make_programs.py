@@ -59,7 +59,23 @@ OPTIONAL_BLANKABLE = [
     c for c in COLUMNS if c not in ("program_id", "name", "state", "source_url", "verified_on", "notes")
 ]
 PLACE_A = ["Amber", "Birch", "Cedar", "Copper", "Crystal", "Elm", "Fern", "Granite", "Harbor", "Heron", "Juniper", "Lantern", "Maple", "Meadow", "Oak", "Orchid", "Pine", "Quarry", "Raven", "River", "Sage", "Silver", "Spruce", "Stone", "Summit", "Thistle", "Willow", "Wren", "Aspen", "Bramble", "Clover", "Falcon", "Hazel", "Ivy", "Larch", "Marigold", "Nettle", "Otter", "Poplar", "Rowan"]  # fmt: skip
-PLACE_B = ["brook", "field", "haven", "ridge", "vale", "ford", "wood", "crest", "moor", "port", "dale", "gate", "hollow", "mere", "stead"]
+PLACE_B = [
+    "brook",
+    "field",
+    "haven",
+    "ridge",
+    "vale",
+    "ford",
+    "wood",
+    "crest",
+    "moor",
+    "port",
+    "dale",
+    "gate",
+    "hollow",
+    "mere",
+    "stead",
+]
 KIND = {
     "academic": ["University Medical Center", "University Hospital", "School of Medicine"],
     "hybrid": ["Regional Medical Center", "Health System", "Medical Center"],

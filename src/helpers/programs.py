@@ -42,7 +42,33 @@ ENUMS = {
     "visiting_students": ("vslo", "direct", "observer_only", "none"),
 }
 TEXT_COLUMNS = ("city", "source_url")
-OPTIONAL = ["city", "setting", "positions", "research_strength", "nci_cancer_center", "fellowships", "img_share_pct", "non_us_img_recent", "considers_imgs", "sponsors_j1", "sponsors_h1b", "visiting_students", "requires_step1", "requires_lcme", "requires_affiliation", "host_fee_usd", "non_lcme_surcharge_usd", "housing_month_usd", "application_lead_weeks", "rotation_months", "step2_typical", "step2_min", "subspecialties", "source_url", "verified_on"]
+OPTIONAL = [
+    "city",
+    "setting",
+    "positions",
+    "research_strength",
+    "nci_cancer_center",
+    "fellowships",
+    "img_share_pct",
+    "non_us_img_recent",
+    "considers_imgs",
+    "sponsors_j1",
+    "sponsors_h1b",
+    "visiting_students",
+    "requires_step1",
+    "requires_lcme",
+    "requires_affiliation",
+    "host_fee_usd",
+    "non_lcme_surcharge_usd",
+    "housing_month_usd",
+    "application_lead_weeks",
+    "rotation_months",
+    "step2_typical",
+    "step2_min",
+    "subspecialties",
+    "source_url",
+    "verified_on",
+]
 
 
 def _opt_range(lo: float, hi: float) -> list[pa.Check]:
