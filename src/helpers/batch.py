@@ -135,7 +135,7 @@ def complete_summary(folder: Path, inputs: str, pdf: bool = False) -> dict | Non
         if any((folder / n).stat().st_size == 0 for n in names):
             return None
         with (folder / "report.html").open("rb") as fh:
-            fh.seek(-64, os.SEEK_END)
+            fh.seek(max(0, (folder / "report.html").stat().st_size - 64))
             if b"</html>" not in fh.read():
                 return None
         data = json.loads((folder / "summary.json").read_bytes())
@@ -459,7 +459,8 @@ class DaskBackend:
     def wait_any(self, futures: set) -> set:
         from distributed import wait as dwait
 
-        done, _ = dwait(list(futures), return_when="FIRST_COMPLETED")
+        with self.client.as_current():
+            done, _ = dwait(list(futures), return_when="FIRST_COMPLETED")
         return set(done)
 
     def close(self, cancel: bool = False) -> None:

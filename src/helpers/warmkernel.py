@@ -31,8 +31,9 @@ from typing import Any
 
 import psutil
 from jupyter_client import KernelManager
-from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.provisioning import LocalProvisioner
+from jupyter_core.utils import run_sync
 
 READY_TIMEOUT = 180.0  # seconds for the zygote's imports on a busy machine
 FORK_TIMEOUT = 30.0
@@ -288,31 +289,32 @@ class ForkProvisioner(LocalProvisioner):
         return self.connection_info
 
 
-class QuickReadyClient(BlockingKernelClient):
-    """Ready as soon as the kernel has answered kernel_info and IOPub carried its idle status.
+class QuickReadyClient(AsyncKernelClient):
+    """An async client (so nbclient notices a dead kernel) that is ready as soon as the kernel
+    has answered kernel_info and IOPub has carried that request's idle status.
 
     jupyter_client's own check then waits for 0.2 s of IOPub silence; that wait, three
     times per applicant, was a quarter of a warm applicant's time.
     """
 
-    def wait_for_ready(self, timeout: float | None = None) -> None:
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout if timeout is not None else KERNEL_READY_TIMEOUT)
         while True:
             msg_id = self.kernel_info()
-            if self._answered(msg_id, deadline):
+            if await self._answered(msg_id, deadline):
                 return
-            if self.parent is not None and not self.parent.is_alive():
+            if self.parent is not None and not await self.parent._async_is_alive():
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError("Kernel didn't respond in time")
 
-    def _answered(self, msg_id: str, deadline: float) -> bool:
+    async def _answered(self, msg_id: str, deadline: float) -> bool:
         replied = idle = False
         until = min(deadline, time.monotonic() + 0.1)  # then ask again: IOPub may have joined late
         while not (replied and idle) and time.monotonic() < until:
             if not replied:
                 try:
-                    msg = self.shell_channel.get_msg(timeout=0.05)
+                    msg = await self.shell_channel.get_msg(timeout=0.05)
                 except Empty:
                     pass
                 else:
@@ -321,7 +323,7 @@ class QuickReadyClient(BlockingKernelClient):
                         if replied:
                             self._handle_kernel_info_reply(msg)
             try:
-                msg = self.iopub_channel.get_msg(timeout=0.01 if not replied else 0.05)
+                msg = await self.iopub_channel.get_msg(timeout=0.01 if not replied else 0.05)
             except Empty:
                 continue
             if (
@@ -400,15 +402,19 @@ class WarmKernels:
         return km
 
     def _wait_ready(self, km: KernelManager) -> None:
-        kc = km.client()
-        kc.start_channels()
+        async def ready() -> None:
+            kc = km.client()
+            kc.start_channels()
+            try:
+                await kc.wait_for_ready(timeout=KERNEL_READY_TIMEOUT)
+            finally:
+                kc.stop_channels()
+
         try:
-            kc.wait_for_ready(timeout=KERNEL_READY_TIMEOUT)
+            run_sync(ready)()
         except Exception as exc:
             tail = _last_line(Path(km.provisioner.log_path))
             raise KernelStartError(f"{exc}{f' ({tail})' if tail else ''}") from exc
-        finally:
-            kc.stop_channels()
 
     def kill(self, km: KernelManager) -> None:
         """Kill a kernel and what it started, now; safe from another thread (the timeout)."""
