@@ -368,7 +368,8 @@ def build_candidates(
         cost = rotation_cost(profile, prog, kind, facts, assume)
         unknown = info.rotation_status == "unknown" or info.status == "unknown"
         for block, apply_by in feasible_blocks(profile, months, lead, assume, today):
-            mw = month_weight(block.start, assume)
+            mw = month_weight(block.start, assume)  # R-W2 May-July best, R-W3 Aug-Sep less
+            # R-Y1 VSLO > R-Y2 direct elective > R-Y3 observership, through the kind weight
             exponent = (
                 float(o["association_exponent"]) * float(info.leverage) * mw * float(rv["kind_weight"][kind])
             )
