@@ -103,6 +103,40 @@ class Analysis:
             )
         return pd.DataFrame(rows)
 
+    def top_candidates(self, top: int = 12) -> pd.DataFrame:
+        """Cost parts of the most valuable block at each candidate program, plan first."""
+        c = self.candidates
+        if c.empty:
+            return pd.DataFrame(columns=["program_id", *COST_PARTS, "cost_usd", "estimated", "chosen"])
+        planned = set(self.rotations["program_id"]) if len(self.rotations) else set()
+        best = c.sort_values(["gain", "cost_usd"], ascending=[False, True]).drop_duplicates("program_id")
+        best = best.assign(chosen=best["program_id"].isin(planned))
+        best = pd.concat([best.loc[best["chosen"]], best.loc[~best["chosen"]]]).head(top)
+        return best[["program_id", *COST_PARTS, "cost_usd", "estimated", "chosen"]].reset_index(drop=True)
+
+    def effect_sensitivity(self, exponents: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> pd.DataFrame:
+        """Match chance with the planned rotations under other readings of the published
+        away-rotation association (`odds.association_exponent`; 1.0 = fully causal)."""
+        current = float(self.assume.value("odds")["association_exponent"])
+        rows = []
+        for x in exponents:
+            ratio = np.ones(len(self.model.p))
+            for c in self.plan.selection.chosen:
+                i = int(np.flatnonzero(self.model.program_ids == c.program_id)[0])
+                ratio[i] = c.odds_ratio ** (x / current)
+            s = self.model.summary(ratio)
+            rows.append(
+                {
+                    "association_exponent": x,
+                    "reading": "fully causal" if x == 1.0 else ("current assumption" if x == current else ""),
+                    "match_probability": s["match_probability"],
+                    "gain_points": round(
+                        100 * (s["match_probability"] - self.baseline["match_probability"]), 1
+                    ),
+                }
+            )
+        return pd.DataFrame(rows)
+
     @property
     def status_counts(self) -> dict[str, int]:
         return (
