@@ -108,7 +108,7 @@ class Analysis:
         c = self.candidates
         if c.empty:
             return pd.DataFrame(columns=["program_id", *COST_PARTS, "cost_usd", "estimated", "chosen"])
-        planned = set(self.rotations["program_id"]) if len(self.rotations) else set()
+        planned = set(self.rotations["program_id"])
         best = c.sort_values(["gain", "cost_usd"], ascending=[False, True]).drop_duplicates("program_id")
         best = best.assign(chosen=best["program_id"].isin(planned))
         best = pd.concat([best.loc[best["chosen"]], best.loc[~best["chosen"]]]).head(top)
@@ -227,13 +227,7 @@ def analyse(
     plan = choose(profile, cands, objective, fixed, value_level, fit, assume)
 
     chosen_idx = [c.index for c in plan.selection.chosen]
-    rotations = (
-        cand_frame.iloc[chosen_idx].reset_index(drop=True)
-        if chosen_idx
-        else pd.DataFrame(
-            columns=[*cand_frame.columns] if len(cand_frame.columns) else ["program_id", "cost_usd"]
-        )
-    )
+    rotations = cand_frame.iloc[chosen_idx].reset_index(drop=True)
     if chosen_idx:
         odds_ratio = np.ones(len(model.p))
         for c in plan.selection.chosen:
@@ -251,7 +245,7 @@ def analyse(
         model, table["status"], [c.program_id for c in plan.selection.chosen], facts, assume
     )
     cycle = cycle_calendar(profile.application_cycle, facts, assume)
-    rot_dicts = rotations.to_dict("records") if chosen_idx else []
+    rot_dicts = rotations.to_dict("records")
     steps = milestones(profile, rot_dicts, cycle, assume, today)
 
     analysis = Analysis(
@@ -330,7 +324,7 @@ def _warnings_and_advice(
                 "On B1/B2 or ESTA some hosts let visitors observe only; confirm hands-on status before paying",
             )
         )
-    for r in a.rotations.to_dict("records") if len(a.rotations) else []:
+    for r in a.rotations.to_dict("records"):
         if r["start"].month >= 8:
             warnings.append(
                 (
@@ -345,7 +339,7 @@ def _warnings_and_advice(
                 f"{counts['unknown']} programs are unknown on at least one point: confirm with the program before counting on them",
             )
         )
-    est = a.rotations["estimated"].astype(str).str.len().gt(0).sum() if len(a.rotations) else 0
+    est = int(a.rotations["estimated"].astype(str).str.len().gt(0).sum())
     if est:
         warnings.append(
             (
@@ -361,10 +355,9 @@ def _warnings_and_advice(
                 f"No away rotation fits: {reason}. Away rotations are not mandatory; see the alternatives (observership, virtual elective, imaging research)",
             )
         )
-    for rule, message in [*[(r.split(":")[0], r.split(": ", 1)[1]) for r in a.away_reasons]]:
+    for note in [*a.away_reasons, *a.plan.notes]:  # "R-XX: text" -> ("R-XX", "text")
+        rule, _, message = note.partition(": ")
         advice.append((rule, message))
-    for note in a.plan.notes:
-        advice.append((note.split(":")[0], note.split(": ", 1)[1]))
     if len(a.rotations) >= 2:
         tiers = ", ".join(f"{r['program_id']} ({r['tier']})" for r in a.rotations.to_dict("records"))
         shape = (
@@ -402,12 +395,6 @@ def _why_no_rotation(a: Analysis, today: dt.date | None) -> str:
     if p.max_rotations == 0:
         return "max_rotations is 0"
     return "no affordable set adds to your chances"
-
-
-def rotation_costs_frame(a: Analysis) -> pd.DataFrame:
-    """Cost parts of the planned rotations (for the stacked bars and the report)."""
-    cols = ["program_id", *COST_PARTS, "cost_usd", "estimated"]
-    return a.rotations[cols] if len(a.rotations) else pd.DataFrame(columns=cols)
 
 
 __all__ = ["Analysis", "analyse", "away_value", "SCHEMA_VERSION", "needs_entry_visa", "__version__"]

@@ -20,6 +20,20 @@ from .profile import Profile
 from .timeline import Block, feasible_blocks, month_weight, needs_entry_visa, parse_months
 
 COST_PARTS = ("vslo_fee", "host_fee", "non_lcme_surcharge", "housing", "travel", "insurance")
+CANDIDATE_COLUMNS = [
+    "program_id",
+    "name",
+    "state",
+    "tier",
+    "kind",
+    "rotation_status",
+    "start",
+    "end",
+    "apply_by",
+    "month_weight",
+    "leverage",
+    "gain",
+] + [*COST_PARTS, "cost_usd", "estimated"]
 REGION = {
     **dict.fromkeys(["CT", "ME", "MA", "NH", "RI", "VT", "NJ", "NY", "PA"], "Northeast"),
     **dict.fromkeys(["IL", "IN", "MI", "OH", "WI", "IA", "KS", "MN", "MO", "NE", "ND", "SD"], "Midwest"),
@@ -416,8 +430,7 @@ def build_candidates(
                     away_or**exponent,
                 )
             )
-    frame = pd.DataFrame(rows)
-    return frame, cands, effects
+    return pd.DataFrame(rows, columns=CANDIDATE_COLUMNS), cands, effects
 
 
 def model_base(model) -> np.ndarray:

@@ -167,7 +167,7 @@ def signals_table(a: Analysis) -> pd.DataFrame:
 def questions_table(a: Analysis) -> pd.DataFrame:
     """Everything to confirm with programs before counting on them or paying (R-K2)."""
     t = a.table.loc[a.table["status"] != "excluded"]
-    planned = set(a.rotations["program_id"]) if len(a.rotations) else set()
+    planned = set(a.rotations["program_id"])
     rows = []
     for r in t.itertuples(index=False):
         qs = list(r.questions)
