@@ -136,3 +136,43 @@ def test_required_columns_only_table_is_all_unknown_with_questions():
     table = assess(make_profile(), parse_programs(raw, "t.csv"))
     assert set(table["status"]) == {"unknown"}
     assert all(len(q) >= 2 for q in table["questions"])
+
+
+PERMISSIVE = {
+    "considers_imgs": True,
+    "sponsors_j1": True,
+    "sponsors_h1b": True,
+    "visiting_students": "vslo",
+    "requires_step1": False,
+    "requires_lcme": False,
+    "requires_affiliation": False,
+}
+
+
+def test_no_example_applicant_loses_a_program_to_a_blank_cell():
+    """Whatever the blank cells turn out to be, every excluded program stays excluded: the
+    exclusion comes only from what the table says (R-A1, R-A2, R-A3, R-A4, R-C4)."""
+    from helpers.config import DEFAULT_PROGRAMS, EXAMPLE_COHORT
+    from helpers.profile import load_profile
+    from helpers.programs import load_programs
+
+    table = load_programs(DEFAULT_PROGRAMS)
+    fills = []
+    for value_of in (lambda v: v, lambda v: (not v) if isinstance(v, bool) else "none"):
+        filled = table.copy()
+        for column, value in PERMISSIVE.items():
+            filled[column] = filled[column].fillna(value_of(value))
+        fills.append(filled)
+    checked = 0
+    for path in sorted(EXAMPLE_COHORT.glob("*.yaml")):
+        p = load_profile(path)
+        before = assess(p, table)
+        for filled in fills:
+            after = assess(p, filled)
+            for col in ("status", "rotation_status"):
+                excluded_before = set(before.loc[before[col] == "excluded", "program_id"])
+                excluded_after = set(after.loc[after[col] == "excluded", "program_id"])
+                assert excluded_before <= excluded_after, (p.applicant_id, col)
+                checked += len(excluded_before)
+        assert (before["status"] == "unknown").any()
+    assert checked > 100

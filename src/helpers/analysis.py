@@ -103,6 +103,40 @@ class Analysis:
             )
         return pd.DataFrame(rows)
 
+    def top_candidates(self, top: int = 12) -> pd.DataFrame:
+        """Cost parts of the most valuable block at each candidate program, plan first."""
+        c = self.candidates
+        if c.empty:
+            return pd.DataFrame(columns=["program_id", *COST_PARTS, "cost_usd", "estimated", "chosen"])
+        planned = set(self.rotations["program_id"])
+        best = c.sort_values(["gain", "cost_usd"], ascending=[False, True]).drop_duplicates("program_id")
+        best = best.assign(chosen=best["program_id"].isin(planned))
+        best = pd.concat([best.loc[best["chosen"]], best.loc[~best["chosen"]]]).head(top)
+        return best[["program_id", *COST_PARTS, "cost_usd", "estimated", "chosen"]].reset_index(drop=True)
+
+    def effect_sensitivity(self, exponents: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> pd.DataFrame:
+        """Match chance with the planned rotations under other readings of the published
+        away-rotation association (`odds.association_exponent`; 1.0 = fully causal)."""
+        current = float(self.assume.value("odds")["association_exponent"])
+        rows = []
+        for x in exponents:
+            ratio = np.ones(len(self.model.p))
+            for c in self.plan.selection.chosen:
+                i = int(np.flatnonzero(self.model.program_ids == c.program_id)[0])
+                ratio[i] = c.odds_ratio ** (x / current)
+            s = self.model.summary(ratio)
+            rows.append(
+                {
+                    "association_exponent": x,
+                    "reading": "fully causal" if x == 1.0 else ("current assumption" if x == current else ""),
+                    "match_probability": s["match_probability"],
+                    "gain_points": round(
+                        100 * (s["match_probability"] - self.baseline["match_probability"]), 1
+                    ),
+                }
+            )
+        return pd.DataFrame(rows)
+
     @property
     def status_counts(self) -> dict[str, int]:
         return (
@@ -193,13 +227,7 @@ def analyse(
     plan = choose(profile, cands, objective, fixed, value_level, fit, assume)
 
     chosen_idx = [c.index for c in plan.selection.chosen]
-    rotations = (
-        cand_frame.iloc[chosen_idx].reset_index(drop=True)
-        if chosen_idx
-        else pd.DataFrame(
-            columns=[*cand_frame.columns] if len(cand_frame.columns) else ["program_id", "cost_usd"]
-        )
-    )
+    rotations = cand_frame.iloc[chosen_idx].reset_index(drop=True)
     if chosen_idx:
         odds_ratio = np.ones(len(model.p))
         for c in plan.selection.chosen:
@@ -217,7 +245,7 @@ def analyse(
         model, table["status"], [c.program_id for c in plan.selection.chosen], facts, assume
     )
     cycle = cycle_calendar(profile.application_cycle, facts, assume)
-    rot_dicts = rotations.to_dict("records") if chosen_idx else []
+    rot_dicts = rotations.to_dict("records")
     steps = milestones(profile, rot_dicts, cycle, assume, today)
 
     analysis = Analysis(
@@ -296,7 +324,7 @@ def _warnings_and_advice(
                 "On B1/B2 or ESTA some hosts let visitors observe only; confirm hands-on status before paying",
             )
         )
-    for r in a.rotations.to_dict("records") if len(a.rotations) else []:
+    for r in a.rotations.to_dict("records"):
         if r["start"].month >= 8:
             warnings.append(
                 (
@@ -311,7 +339,7 @@ def _warnings_and_advice(
                 f"{counts['unknown']} programs are unknown on at least one point: confirm with the program before counting on them",
             )
         )
-    est = a.rotations["estimated"].astype(str).str.len().gt(0).sum() if len(a.rotations) else 0
+    est = int(a.rotations["estimated"].astype(str).str.len().gt(0).sum())
     if est:
         warnings.append(
             (
@@ -327,10 +355,9 @@ def _warnings_and_advice(
                 f"No away rotation fits: {reason}. Away rotations are not mandatory; see the alternatives (observership, virtual elective, imaging research)",
             )
         )
-    for rule, message in [*[(r.split(":")[0], r.split(": ", 1)[1]) for r in a.away_reasons]]:
+    for note in [*a.away_reasons, *a.plan.notes]:  # "R-XX: text" -> ("R-XX", "text")
+        rule, _, message = note.partition(": ")
         advice.append((rule, message))
-    for note in a.plan.notes:
-        advice.append((note.split(":")[0], note.split(": ", 1)[1]))
     if len(a.rotations) >= 2:
         tiers = ", ".join(f"{r['program_id']} ({r['tier']})" for r in a.rotations.to_dict("records"))
         shape = (
@@ -368,12 +395,6 @@ def _why_no_rotation(a: Analysis, today: dt.date | None) -> str:
     if p.max_rotations == 0:
         return "max_rotations is 0"
     return "no affordable set adds to your chances"
-
-
-def rotation_costs_frame(a: Analysis) -> pd.DataFrame:
-    """Cost parts of the planned rotations (for the stacked bars and the report)."""
-    cols = ["program_id", *COST_PARTS, "cost_usd", "estimated"]
-    return a.rotations[cols] if len(a.rotations) else pd.DataFrame(columns=cols)
 
 
 __all__ = ["Analysis", "analyse", "away_value", "SCHEMA_VERSION", "needs_entry_visa", "__version__"]

@@ -136,7 +136,7 @@ def rotation_verdict(p: Profile, row, residency: Verdict) -> tuple[Verdict, str 
             return v, None
         v.note("R-Y3: observership (the usual route for graduates)")
     else:
-        kind = route
+        kind = route  # R-Y1 VSLO elective or R-Y2 elective applied for directly
 
     if not p.is_student and kind in ("vslo", "direct"):
         if kind == "vslo":

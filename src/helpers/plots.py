@@ -250,7 +250,7 @@ def calibration(reproduction: pd.DataFrame) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel("value (percentages divided by 10)")
     ax.set_title("Does the model reproduce the published figures?")
-    ax.legend(loc="lower right", fontsize=8)
+    fig.legend(loc="outside lower center", fontsize=8, ncols=2)
     return fig
 
 
@@ -293,7 +293,7 @@ def cost_bars(costs: pd.DataFrame, budget: float, fixed_cost: float) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel(f"cost per rotation (USD; visa fees ${fixed_cost:,.0f} once, not shown)")
     ax.set_title("What each rotation really costs")
-    ax.legend(loc="lower right", fontsize=7, ncols=2)
+    fig.legend(loc="outside lower center", fontsize=7, ncols=6)
     return fig
 
 
@@ -325,7 +325,7 @@ def budget_curve(curve: pd.DataFrame, budget: float) -> Figure:
     ax2.set_ylim(0, max(3.5, curve["rotations"].max() + 0.5))
     ax2.spines["top"].set_visible(False)
     ax.axvline(budget, color=INK, linestyle=":", linewidth=1)
-    ax.text(budget, ax.get_ylim()[1], " your budget", fontsize=8, va="top")
+    ax.text(budget, ax.get_ylim()[1], "your budget ", fontsize=8, va="top", ha="right")
     ax.set_title("What more budget buys")
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
