@@ -480,10 +480,9 @@ class Explorer:
 
     @staticmethod
     def _budget(a: Analysis) -> list:
-        costs = views.candidate_costs(a).frame
         return [
             views.plan_table(a)._repr_html_(),
-            plots.png_bytes(plots.cost_bars(costs, a.profile.budget_usd, a.fixed_cost)),
+            plots.png_bytes(plots.cost_bars(a.top_candidates(), a.profile.budget_usd, a.fixed_cost)),
             views.alternatives_table(a)._repr_html_(),
         ]
 
