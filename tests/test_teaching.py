@@ -164,6 +164,18 @@ def test_only_the_visible_tab_is_redrawn_then_others_when_opened():
     assert all(v for i in range(len(teaching.TABS)) for v in tab_values(e, teaching.TABS[i]))
 
 
+def test_a_figure_is_drawn_again_only_when_its_inputs_change(monkeypatch):
+    e = explorer()
+    drawn = []
+    real = teaching.plots.funnel
+    monkeypatch.setattr(teaching.plots, "funnel", lambda t: drawn.append(len(t)) or real(t))
+    e.controls["budget"].value = 2000  # same eligibility and tiers: the funnel stays
+    assert drawn == [] and e.analysis.profile.budget_usd == 2000
+    e.controls["visa"].value = "none"  # every program opens: a new funnel
+    assert drawn == [4]
+    assert set(statuses(e).values()) == {"eligible"}
+
+
 def test_reset_and_the_cache():
     e = explorer()
     e.controls["visa"].value = "h1b"
