@@ -98,6 +98,7 @@ class Analysis:
                     "budget_usd": b,
                     "rotations": len(plan.selection.chosen),
                     "gain_points": round(100 * self.objective.gain(plan.selection.chosen), 2),
+                    "plan_score": round(100 * plan.selection.value, 3),  # gain with the R-B1 bonus
                     "cost_usd": plan.selection.cost,
                 }
             )
@@ -218,7 +219,7 @@ def analyse(
     objective = Objective(
         np.exp(model_base(model)),
         effects,
-        float(assume.value("rotation_value")["balance_bonus"]),
+        float(assume.value("rotation_value")["balance_bonus"][strength.label]),  # R-B1, R-B2
         lambda c: c.program_id in aspirational_ids,
     )
     fixed = visa_fee(profile, facts)
@@ -236,11 +237,11 @@ def analyse(
         with_plan = model.summary(odds_ratio)
     else:
         with_plan = dict(baseline)
-    alts = (
-        alternatives(profile, facts, assume)
-        if (not chosen_idx or not profile.is_student)
-        else alternatives(profile, facts, assume).iloc[0:0]
-    )
+    hosts = table.loc[(table["rotation_kind"] == "observership") & (table["rotation_status"] != "excluded")]
+    hosts = hosts.sort_values(["leverage", "program_id"], ascending=[False, True], na_position="last")
+    alts = alternatives(profile, facts, assume, list(hosts["program_id"].head(5)))
+    if chosen_idx and profile.is_student:
+        alts = alts.iloc[0:0]
     signals = suggest_signals(
         model, table["status"], [c.program_id for c in plan.selection.chosen], facts, assume
     )
@@ -359,12 +360,22 @@ def _warnings_and_advice(
         rule, _, message = note.partition(": ")
         advice.append((rule, message))
     if len(a.rotations) >= 2:
+        chosen = a.plan.selection.chosen
         tiers = ", ".join(f"{r['program_id']} ({r['tier']})" for r in a.rotations.to_dict("records"))
-        shape = (
-            "balanced"
-            if a.objective(a.plan.selection.chosen) > a.objective.gain(a.plan.selection.chosen) + 1e-12
-            else "not a classic aspirational + realistic pair"
-        )
+        if a.objective(chosen) > a.objective.gain(chosen) + 1e-12:
+            shape = "balanced: one aspirational academic program with IMG history and one realistic one"
+            # What following the odds model alone would give, so the preference is visible.
+            plain = Objective(a.objective.base, a.objective.effects, 0.0, a.objective.aspirational)
+            alt = choose(p, a.candidate_list, plain, a.fixed_cost, a.away_value, {}, a.assume).selection
+            g_alt, g_plan = 100 * plain.gain(alt.chosen), 100 * a.objective.gain(chosen)
+            if g_alt > g_plan + 0.05:
+                ids = ", ".join(c.program_id for c in alt.chosen)
+                shape += (
+                    f". By the odds model alone {ids} would add {g_alt:.1f} points instead of {g_plan:.1f};"
+                    " the plan prefers balance (set rotation_value.balance_bonus to 0 to follow the model alone)"
+                )
+        else:
+            shape = "not a classic aspirational + realistic pair (none is affordable or worth it)"
         advice.append(("R-B1", f"Planned pair: {tiers}; {shape}"))
     advice.append(("R-B2", f"Profile strength: {a.strength.label} ({'; '.join(a.strength.parts)})"))
     if p.home_radiology_program:
@@ -385,8 +396,9 @@ def _why_no_rotation(a: Analysis, today: dt.date | None) -> str:
         first = earliest_start(p, a.assume, today)
         if first > p.window_end or a.plan_date > p.window_end:
             return f"it is too late this cycle (the earliest possible start is {max(first, a.plan_date)}, after your window ends on {p.window_end})"
-        possible = int((a.table["rotation_status"] != "excluded").sum())
-        if possible == 0:
+        if int((a.table["status"] != "excluded").sum()) == 0:
+            return "no program in the table is open to you for residency, so no rotation can pay off (see the warnings above)"
+        if int((a.table["rotation_status"] != "excluded").sum()) == 0:
             return "no program in the table can host you (see the rotation reasons)"
         return "host application deadlines or your available dates leave no block open, or too little is known about the hosts"
     cheapest = float(a.candidates["cost_usd"].min()) + a.fixed_cost
@@ -394,7 +406,11 @@ def _why_no_rotation(a: Analysis, today: dt.date | None) -> str:
         return f"the cheapest possible rotation costs about ${cheapest:,.0f}, above the budget of ${p.budget_usd:,.0f}"
     if p.max_rotations == 0:
         return "max_rotations is 0"
-    return "no affordable set adds to your chances"
+    floor = float(a.assume.value("rotation_value")["min_gain_points"])
+    best = 100 * float(a.candidates["gain"].max())
+    if best < floor:
+        return f"no possible rotation adds {floor:g} points to your match chance (the best adds {best:.1f}), so the money does more elsewhere"
+    return "no affordable set adds enough to your chances"
 
 
 __all__ = ["Analysis", "analyse", "away_value", "SCHEMA_VERSION", "needs_entry_visa", "__version__"]

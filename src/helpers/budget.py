@@ -467,6 +467,9 @@ def choose(
     rc = assume.value("rotation_count")
     budget = profile.budget_usd if budget is None else budget
     notes, warnings = [], []
+    # A rotation must add enough to the match chance to be worth its money (R-V3).
+    floor = float(assume.value("rotation_value")["min_gain_points"]) / 100
+    cands = [c for c in cands if c.value >= floor]
     k = int(rc["recommended_max"])
     if away_value == "lower":
         k = 1
@@ -523,8 +526,12 @@ def third_rotation_blockers(
     return failed
 
 
-def alternatives(profile: Profile, facts: Facts, assume: Assumptions) -> pd.DataFrame:
-    """R-V3/R-Y3: what to do instead when rotations are out of reach, with costs."""
+def alternatives(
+    profile: Profile, facts: Facts, assume: Assumptions, observership_hosts: Sequence[str] = ()
+) -> pd.DataFrame:
+    """R-V3/R-Y3: what to do instead when rotations are out of reach, with costs.
+
+    `observership_hosts` are programs in the applicant's list that take observers."""
     c = assume.value("costs")
     weeks = int(assume.value("rotation_weeks"))
     months = weeks * 7 / 30.4375
@@ -545,7 +552,12 @@ def alternatives(profile: Profile, facts: Facts, assume: Assumptions) -> pd.Data
                 "alternative": "observership",
                 "rule": "R-Y3",
                 "cost_usd": round(observership, 2),
-                "what it gives": "exposure and possibly a letter if faculty engage; no formal evaluation",
+                "what it gives": "exposure and possibly a letter if faculty engage; no formal evaluation"
+                + (
+                    f"; programs in your list that take observers: {', '.join(observership_hosts)}"
+                    if observership_hosts
+                    else ""
+                ),
                 "cost basis": f"{weeks}-week placement fee ${obs_fee.value:,.0f} ({obs_fee.trust} trust: {obs_fee.source}) + housing + travel + visa fees",
             },
             {
