@@ -72,11 +72,12 @@ def test_R_A2_visa_control_changes_eligibility_as_the_rules_say():
     assert "R-A2: does not take J-1 residents" in reasons(e, "P1")
     tiers_before = tab_values(e, "Tiers")
 
-    e.controls["visa"].value = "h1b"  # Step 3 not passed: H-1B sponsors stay closed (R-A2)
+    e.controls["visa"].value = "h1b"  # Step 3 not passed: no H-1B is usable anywhere (R-A2)
     assert e.analysis.profile.visa_needed == "h1b"
-    assert statuses(e) == {"P0": "excluded", "P1": "excluded", "P2": "unknown", "P3": "excluded"}
+    assert set(statuses(e).values()) == {"excluded"}
     assert "R-A2: does not sponsor H-1B" in reasons(e, "P0")
     assert any("needs Step 3" in r for r in reasons(e, "P1"))
+    assert any("needs Step 3" in r for r in reasons(e, "P2"))  # a blank cell cannot help either
     assert any(rule == "R-A2" for rule, _ in e.analysis.warnings)
     assert tab_values(e, "Tiers") != tiers_before  # the funnel and the tier table were redrawn
     assert "visa_needed: j1 -&gt; h1b" in e.summary.value
@@ -86,6 +87,15 @@ def test_R_A2_visa_control_changes_eligibility_as_the_rules_say():
 
     e.controls["visa"].value = "none"  # no visa needed: sponsorship is irrelevant
     assert set(statuses(e).values()) == {"eligible"}
+
+    e.controls["visa"].value = "h1b"
+    assert set(statuses(e).values()) == {"excluded"}
+    assert e.base_profile.step3 == "not_taken"
+    with_step3 = teaching.Explorer(
+        teaching.variant(e.base_profile, step3="pass"), e.programs, today=TODAY
+    )  # the same control once Step 3 is passed: H-1B sponsors open, the blank is asked about
+    with_step3.controls["visa"].value = "h1b"
+    assert statuses(with_step3) == {"P0": "excluded", "P1": "eligible", "P2": "unknown", "P3": "eligible"}
 
 
 def test_R_C2_graduate_gets_observerships_not_electives():
