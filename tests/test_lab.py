@@ -5,9 +5,10 @@ the way `make lab` starts it: from the kit's environment, without that environme
 PATH, and with a user-level `python3` kernel that points elsewhere, so the test shows
 the notebooks get the kit's own kernel. Debian's chromium, driven by Playwright, opens
 00-start-here, runs all cells, waits for the kernel to be idle, checks that no cell
-failed and that the what-if controls answer, and saves a screenshot. Nothing in the
-repository is written: autosave is off, and checkpoints, settings and runtime files go
-to a temporary folder.
+failed and that the what-if controls answer, and saves a screenshot (in pytest's
+temporary folder, or in AWAYPLAN_SCREENSHOT_DIR when set). Nothing in the repository is
+written: autosave is off, and checkpoints, settings and runtime files go to a temporary
+folder.
 """
 
 from __future__ import annotations
@@ -197,7 +198,9 @@ def test_start_here_runs_in_jupyterlab_without_errors(lab, tmp_path):
     assert have_browser, f"chromium ({CHROMIUM}) and playwright are required here"
     base, token = lab
     tracked = (ROOT / "notebooks" / NOTEBOOK).read_bytes()
-    shot = tmp_path / "start-here.png"
+    shots = Path(os.environ.get("AWAYPLAN_SCREENSHOT_DIR") or tmp_path)  # CI may keep them
+    shots.mkdir(parents=True, exist_ok=True)
+    shot = shots / "start-here.png"
     console_errors: list[str] = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
