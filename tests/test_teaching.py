@@ -239,6 +239,8 @@ def test_common_scenarios_fit_the_applicant():
         make_profile(visa_needed="h1b", school_status="graduate", budget_usd=0, step2_ck=None)
     )
     assert set(other) == {"accepts J-1 too", "still a student", "budget of $5,000", "Step 2 CK 250"}
+    assert "needs a J-1" in teaching.common_scenarios(make_profile(visa_needed="none"))
+    assert "J-1 only" in teaching.common_scenarios(make_profile(visa_needed="j1_or_h1b"))
     for changes in [*j1.values(), *other.values()]:
         teaching.variant(make_profile(), **changes)  # every scenario is a valid profile
 

@@ -196,8 +196,10 @@ def common_scenarios(profile: Profile) -> dict[str, dict]:
     """The what-ifs advisors ask first, phrased for this applicant: label -> field changes."""
     p = profile
     out: dict[str, dict] = {}
-    if p.visa_needed in ("j1", "none"):
+    if p.visa_needed == "j1":
         out["needs H-1B (Step 3 passed)"] = {"visa_needed": "h1b", "step3": "pass"}
+    elif p.visa_needed == "none":
+        out["needs a J-1"] = {"visa_needed": "j1"}
     elif p.visa_needed == "h1b":
         out["accepts J-1 too"] = {"visa_needed": "j1_or_h1b"}
     else:
