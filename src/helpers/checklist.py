@@ -353,7 +353,7 @@ def host_section(a: Analysis, r: dict, n: int) -> Section:
         Item("R-P2", "Start the case log on the first day", _day(start)),
         Item(
             "R-P2",
-            "Ask your supervisor for feedback halfway: what could you do differently to help the team more?",
+            "Halfway through, ask your supervisor how it is going and what to change before the block ends",
             f"around {_day(middle)}",
         ),
         Item("R-W8", "Ask for the letter and hand over the letter pack (see below)", f"around {_day(ask)}"),
