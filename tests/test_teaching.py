@@ -218,6 +218,20 @@ def test_invalid_settings_show_the_problem_and_keep_the_last_plan(monkeypatch):
     assert e.analysis is shown
 
 
+def test_an_analysis_failure_is_shown_not_swallowed(monkeypatch):
+    e = explorer()
+    shown = e.analysis
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("<boom>")
+
+    monkeypatch.setattr(teaching, "analyse", broken)
+    e.controls["budget"].value = 1234
+    assert e.last_update.analysis is None and e.last_update.error == "RuntimeError: <boom>"
+    assert "The analysis failed for these settings" in e.summary.value
+    assert "&lt;boom&gt;" in e.summary.value and e.analysis is shown
+
+
 def test_input_text_is_escaped_everywhere_it_is_shown():
     evil = "<img src=x onerror=alert(1)>"
     e = explorer(make_profile(budget_usd=12000), {"name": evil})

@@ -420,12 +420,9 @@ class Explorer:
             a = self._analyse(profile)
         except InputError as exc:
             message = "; ".join(f"{p.field}: {p.message}" if p.field else p.message for p in exc.problems)
-            self.summary.value = (
-                f"<p class='whatif-error'><strong>These settings do not make a valid profile:</strong> "
-                f"{html.escape(message)}. The tabs still show the last valid plan.</p>"
-            )
-            self.last_update = Update(None, time.perf_counter() - t0, (), message)
-            return self.last_update
+            return self._failed(t0, "These settings do not make a valid profile", message)
+        except Exception as exc:  # noqa: BLE001 - a control callback has no cell to show a traceback in
+            return self._failed(t0, "The analysis failed for these settings", f"{type(exc).__name__}: {exc}")
         self.analysis = a
         self._stale = set(range(len(TABS)))
         shown = self.tabs.selected_index or 0
@@ -433,6 +430,15 @@ class Explorer:
         seconds = time.perf_counter() - t0
         self.summary.value = self._summary_html(a, profile, seconds)
         self.last_update = Update(a, seconds, (TABS[shown],))
+        return self.last_update
+
+    def _failed(self, t0: float, what: str, message: str) -> Update:
+        """Say in the summary why nothing changed; the tabs keep the last good plan."""
+        self.summary.value = (
+            f"<p class='whatif-error'><strong>{html.escape(what)}:</strong> {html.escape(message)}. "
+            "The tabs still show the last valid plan.</p>"
+        )
+        self.last_update = Update(None, time.perf_counter() - t0, (), message)
         return self.last_update
 
     def render_all(self) -> tuple[str, ...]:
