@@ -186,3 +186,12 @@ def test_no_example_applicant_loses_a_program_to_a_blank_cell():
                 checked += len(excluded_before)
         unknown += int((before["status"] == "unknown").sum())
     assert checked > 100 and unknown > 0
+
+
+def test_excluded_by_holds_only_the_reasons_that_exclude():
+    """R-A1/R-A2 positive notes ("considers IMGs") never count as exclusion reasons."""
+    table = assess(make_profile(visa_needed="j1"), make_programs({"sponsors_j1": "false"}, {}))
+    out, ok = table.iloc[0], table.iloc[1]
+    assert out.excluded_by == ["R-A2: does not take J-1 residents"]
+    assert any(r.startswith("R-A1: considers IMGs") for r in out.reasons)
+    assert ok.excluded_by == [] and ok.status == "eligible"

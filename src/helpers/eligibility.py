@@ -35,12 +35,12 @@ class Verdict:
     status: str = ELIGIBLE
     reasons: list[str] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
-    blockers: list[str] = field(default_factory=list)
+    blocking: list[str] = field(default_factory=list)  # the reasons that exclude
 
     def exclude(self, reason: str) -> None:
         self.status = EXCLUDED
         self.reasons.append(reason)
-        self.blockers.append(reason.split(":", 1)[0])
+        self.blocking.append(reason)
 
     def unknown(self, reason: str, question: str) -> None:
         if self.status != EXCLUDED:
@@ -118,7 +118,7 @@ def rotation_verdict(p: Profile, row, residency: Verdict) -> tuple[Verdict, str 
     """
     v = Verdict()
     if residency.status == EXCLUDED:
-        v.exclude(f"{residency.blockers[0]}: no rotation where you cannot match")
+        v.exclude(f"{residency.blocking[0].split(':', 1)[0]}: no rotation where you cannot match")
         return v, None
     route = row.visiting_students if isinstance(row.visiting_students, str) else None
     kind: str | None
@@ -201,6 +201,7 @@ def assess(profile: Profile, programs: pd.DataFrame) -> pd.DataFrame:
                 "status": res.status,
                 "reasons": res.reasons,
                 "questions": res.questions,
+                "excluded_by": res.blocking,
                 "rotation_status": rot.status,
                 "rotation_kind": kind if rot.status != EXCLUDED else None,
                 "rotation_reasons": rot.reasons,

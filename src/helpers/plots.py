@@ -133,10 +133,8 @@ def funnel(table: pd.DataFrame) -> Figure:
 def exclusion_reasons(table: pd.DataFrame) -> Figure:
     """Why programs are excluded: count of programs per rule ID."""
     fig, ax = _figure(8, 3.2)
-    excluded = table.loc[table["status"] == "excluded", "reasons"]
-    rules = excluded.map(
-        lambda rs: sorted({r.split(":")[0] for r in rs if r.startswith("R-")} & {"R-A1", "R-A2", "R-C4"})
-    )
+    excluded = table.loc[table["status"] == "excluded", "excluded_by"]
+    rules = excluded.map(lambda rs: sorted({r.split(":", 1)[0] for r in rs}))
     counts = pd.Series([r for rs in rules for r in rs], dtype="str").value_counts().sort_values()
     if counts.empty:
         ax.text(0.5, 0.5, "No program is excluded", ha="center", va="center", transform=ax.transAxes)

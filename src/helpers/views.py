@@ -95,16 +95,10 @@ def tier_table(a: Analysis, per_tier: int = 12) -> pd.DataFrame:
 
 @_table
 def excluded_table(a: Analysis, limit: int = 15) -> pd.DataFrame:
+    """The first excluded programs with the rule-coded reasons that exclude them."""
     t = a.table.loc[a.table["status"] == "excluded"].head(limit)
     return pd.DataFrame(
-        {
-            "program": t["program_id"] + " " + t["name"],
-            "why it is out": t["reasons"].map(
-                lambda rs: _join(
-                    [r for r in rs if "excluded" in r or "not" in r or "below" in r or "neither" in r] or rs
-                )
-            ),
-        }
+        {"program": t["program_id"] + " " + t["name"], "why it is out": t["excluded_by"].map(_join)}
     ).reset_index(drop=True)
 
 
