@@ -112,6 +112,10 @@ def funnel(table: pd.DataFrame) -> Figure:
                 continue
             ax.barh(y, n, left=left, color=style["color"], hatch=style["hatch"], edgecolor=INK, linewidth=0.6)
             dark = style["color"] in ("#1b3a6b", "#2d6a4f", "#7f2704", "#555555")
+            if n < 0.09 * len(table):  # too narrow for a label: the count alone, above the bar
+                ax.text(left + n / 2, y - 0.42, str(n), ha="center", va="bottom", fontsize=7)
+                left += n
+                continue
             ax.text(
                 left + n / 2,
                 y,

@@ -51,7 +51,7 @@ def _table(func):
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+    return f"{abs(100 * x):.0f}%"  # probabilities: no "-0%" from floating-point dust
 
 
 def _join(items: list[str]) -> str:
