@@ -30,8 +30,13 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/nbstripout --extra-keys "$(NBSTRIP_KEYS)" notebooks/*.ipynb
 
+# JupyterLab on notebooks/ with the kit's environment as the kernel. The notebooks ask for the
+# `python3` kernel; Jupyter started from .venv resolves it to .venv's own Python, and
+# JUPYTER_PREFER_ENV_PATH=1 keeps a user-level `python3` kernel from shadowing it. As root
+# (containers) JupyterLab refuses to start without --allow-root. Extra flags: LAB_ARGS=...
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # Debian's chromium prints the PDFs and runs the browser tests.
 browser:

@@ -94,3 +94,12 @@ def awayplan(*args: str, cwd: Path | None = None, timeout: float = 900) -> subpr
     return subprocess.run(
         [exe, *args], capture_output=True, text=True, cwd=cwd or ROOT, timeout=timeout, env=env
     )
+
+
+@pytest.fixture(scope="session")
+def example_reports(tmp_path_factory) -> Path:
+    """The example cohort's reports, made once per session for every module that reads them."""
+    out = tmp_path_factory.mktemp("example-reports")
+    res = awayplan("report", "--cohort", str(ROOT / "data" / "example-cohort"), "--out", str(out), "--no-pdf")
+    assert res.returncode == 0, res.stderr
+    return out

@@ -142,13 +142,84 @@ def test_R_V3_alternatives_when_nothing_fits():
 
 
 def test_R_V2_solid_experience_means_one_rotation():
+    """R-V2: strong US clerkships and several US radiology letters make rotations less critical."""
     a = analyse(make_profile(budget_usd=30000, us_radiology_letters=3, us_clinical_months=6), PROGRAMS)
     assert a.away_value == "lower"
     assert len(a.rotations) <= 1
 
 
 def test_budget_curve_never_decreases():
+    """More money never makes the plan worse by its own measure (gain with the R-B1 bonus);
+    the raw gain may dip where a balanced pair becomes affordable."""
     a = analyse(make_profile(budget_usd=9000), PROGRAMS)
-    gains = a.budget_curve["gain_points"].to_numpy()
-    assert (np.diff(gains) >= -1e-9).all()
-    assert a.budget_curve["rotations"].max() <= 3
+    curve = a.budget_curve
+    assert (np.diff(curve["plan_score"].to_numpy()) >= -1e-9).all()
+    assert curve["rotations"].max() <= 3
+    assert (curve["cost_usd"] <= curve["budget_usd"]).all()
+    assert curve["gain_points"].iloc[-1] > 0
+
+
+def test_R_V1_little_us_experience_makes_rotations_valuable():
+    """R-V1: no US radiology letter, little US experience, no home radiology program."""
+    a = analyse(make_profile(), PROGRAMS)
+    assert a.away_value == "high"
+    assert sum(rule == "R-V1" for rule, _ in a.advice) >= 2
+
+
+def test_R_N4_pairs_with_home_radiology_and_research():
+    with_home = analyse(make_profile(home_radiology_program=True, interests=["neuro"]), PROGRAMS)
+    messages = [m for rule, m in with_home.advice if rule == "R-N4"]
+    assert any("home school" in m for m in messages)
+    assert any("research or imaging elective in neuro" in m for m in messages)
+    without = analyse(make_profile(home_radiology_program=False), PROGRAMS)
+    assert not any("home school" in m for rule, m in without.advice if rule == "R-N4")
+
+
+def test_R_B1_balanced_pair_earns_the_bonus():
+    """R-B1: an aspirational academic programme with IMG history plus a realistic one."""
+    from helpers.budget import balanced
+
+    def cand(pid, tier):
+        s = dt.date(2027, 5, 3)
+        return Candidate(0, pid, Block(s, s + dt.timedelta(days=25)), s, "vslo", 1000.0, 0.01, tier, "NY", 0)
+
+    asp = {"A"}
+    high, mid, friendly = cand("A", "high_reach"), cand("B", "mid_tier"), cand("C", "img_friendly")
+    assert balanced([high, friendly], lambda c: c.program_id in asp)
+    assert balanced([high, mid], lambda c: c.program_id in asp)
+    assert not balanced([cand("D", "mid_tier"), friendly], lambda c: c.program_id in asp)
+    effects = {0: np.full(10, -0.1)}
+    obj = Objective(np.full(10, 0.5), effects, 0.5, lambda c: c.program_id in asp)
+    assert obj([high, friendly]) == pytest.approx(1.5 * obj.gain([high, friendly]))
+    assert obj([cand("D", "mid_tier"), friendly]) == pytest.approx(obj.gain([friendly, friendly]))
+
+
+def test_R_B1_default_plan_is_a_balanced_pair_when_one_is_affordable():
+    a = analyse(make_profile(budget_usd=12000), PROGRAMS)
+    assert len(a.rotations) == 2
+    assert any(rule == "R-B1" and "balanced" in m and "not a classic" not in m for rule, m in a.advice)
+
+
+def test_R_Y1_R_Y2_R_Y3_kinds_are_weighted_vslo_direct_observership():
+    """R-Y1 VSLO > R-Y2 direct elective > R-Y3 observership, for the same program and block."""
+    w = A.value("rotation_value")["kind_weight"]
+    assert w["vslo"] > w["direct"] > w["observership"] > 0
+    progs = make_programs(
+        {"visiting_students": "vslo"}, {"visiting_students": "direct"}, {"visiting_students": "observer_only"}
+    )
+    grad = analyse(make_profile(school_status="graduate", budget_usd=20000), progs)
+    student = analyse(make_profile(budget_usd=20000), progs)
+    by_kind = student.candidates.groupby("kind")["gain"].max()
+    assert by_kind["vslo"] > by_kind["direct"]
+    assert set(grad.candidates["kind"]) <= {"observership", "direct"}
+
+
+def test_R_W2_R_W3_summer_blocks_are_worth_more():
+    """R-W2 May-July best; R-W3 August-September still count, for less, with a warning."""
+    from helpers.timeline import month_weight
+
+    may, aug, sep = (month_weight(dt.date(2027, m, 3), A) for m in (5, 8, 9))
+    assert may > aug > sep > 0
+    late = analyse(make_profile(budget_usd=9000, available_from=dt.date(2027, 8, 1)), PROGRAMS)
+    assert len(late.rotations) >= 1
+    assert any(rule == "R-W3" for rule, _ in late.warnings)

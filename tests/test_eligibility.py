@@ -37,6 +37,9 @@ def test_R_A2_h1b_needs_step3():
     p = make_profile(visa_needed="h1b", step3="not_taken")
     r = verdict(p, sponsors_h1b="true")
     assert r.status == "excluded" and "Step 3" in r.reasons[-1]
+    # without Step 3 no H-1B is usable, so a blank sponsorship cell cannot rescue it
+    assert verdict(p, sponsors_h1b="").status == "excluded"
+    assert verdict(make_profile(visa_needed="h1b", step3="pass"), sponsors_h1b="").status == "unknown"
     assert verdict(make_profile(visa_needed="h1b", step3="pass"), sponsors_h1b="true").status == "eligible"
 
 
@@ -45,6 +48,13 @@ def test_R_A2_either_visa():
     assert verdict(p, sponsors_j1="false", sponsors_h1b="true").status == "excluded"
     assert verdict(p, sponsors_j1="true", sponsors_h1b="false").status == "eligible"
     assert verdict(p, sponsors_j1="", sponsors_h1b="false").status == "unknown"
+    assert verdict(p, sponsors_j1="false", sponsors_h1b="").status == "excluded"  # no Step 3
+    assert (
+        verdict(
+            make_profile(visa_needed="j1_or_h1b", step3="pass"), sponsors_j1="false", sponsors_h1b=""
+        ).status
+        == "unknown"
+    )
     assert (
         verdict(make_profile(visa_needed="none"), sponsors_j1="false", sponsors_h1b="false").status
         == "eligible"
@@ -136,3 +146,52 @@ def test_required_columns_only_table_is_all_unknown_with_questions():
     table = assess(make_profile(), parse_programs(raw, "t.csv"))
     assert set(table["status"]) == {"unknown"}
     assert all(len(q) >= 2 for q in table["questions"])
+
+
+PERMISSIVE = {
+    "considers_imgs": True,
+    "sponsors_j1": True,
+    "sponsors_h1b": True,
+    "visiting_students": "vslo",
+    "requires_step1": False,
+    "requires_lcme": False,
+    "requires_affiliation": False,
+}
+
+
+def test_no_example_applicant_loses_a_program_to_a_blank_cell():
+    """Whatever the blank cells turn out to be, every excluded program stays excluded: the
+    exclusion comes only from what the table says (R-A1, R-A2, R-A3, R-A4, R-C4)."""
+    from helpers.config import DEFAULT_PROGRAMS, EXAMPLE_COHORT
+    from helpers.profile import load_profile
+    from helpers.programs import load_programs
+
+    table = load_programs(DEFAULT_PROGRAMS)
+    fills = []
+    for value_of in (lambda v: v, lambda v: (not v) if isinstance(v, bool) else "none"):
+        filled = table.copy()
+        for column, value in PERMISSIVE.items():
+            filled[column] = filled[column].fillna(value_of(value))
+        fills.append(filled)
+    checked = unknown = 0
+    for path in sorted(EXAMPLE_COHORT.glob("*.yaml")):
+        p = load_profile(path)
+        before = assess(p, table)
+        for filled in fills:
+            after = assess(p, filled)
+            for col in ("status", "rotation_status"):
+                excluded_before = set(before.loc[before[col] == "excluded", "program_id"])
+                excluded_after = set(after.loc[after[col] == "excluded", "program_id"])
+                assert excluded_before <= excluded_after, (p.applicant_id, col)
+                checked += len(excluded_before)
+        unknown += int((before["status"] == "unknown").sum())
+    assert checked > 100 and unknown > 0
+
+
+def test_excluded_by_holds_only_the_reasons_that_exclude():
+    """R-A1/R-A2 positive notes ("considers IMGs") never count as exclusion reasons."""
+    table = assess(make_profile(visa_needed="j1"), make_programs({"sponsors_j1": "false"}, {}))
+    out, ok = table.iloc[0], table.iloc[1]
+    assert out.excluded_by == ["R-A2: does not take J-1 residents"]
+    assert any(r.startswith("R-A1: considers IMGs") for r in out.reasons)
+    assert ok.excluded_by == [] and ok.status == "eligible"

@@ -54,3 +54,40 @@ def test_names_appear_only_in_their_own_report(cohort_run):
     assert "Amina Example" in amina and "Amina Example" not in rafael
     assert "Rafael Sample" in rafael and "Rafael Sample" not in amina
     assert "Amina" not in (out / "index.html").read_text()
+
+
+@pytest.mark.slow
+def test_required_columns_only_table_gives_a_full_report(tmp_path):
+    """Every program unknown, each with its questions (R-K2); the report still renders."""
+    table = tmp_path / "mine.csv"
+    table.write_text(
+        "program_id,name,state\nQ1,Lakeside Radiology,OH\nQ2,Hilltop Imaging,TX\nQ3,Riverbank Hospital,NY\n"
+    )
+    res = awayplan(
+        "report",
+        "data/example-cohort/ex01-j1-student.yaml",
+        "--programs",
+        str(table),
+        "--out",
+        str(tmp_path / "out"),
+        "--no-pdf",
+    )
+    assert res.returncode == 0, res.stderr
+    folder = tmp_path / "out" / "ex01-j1-student"
+    s = read_summary(folder / "summary.json")
+    assert {p.status for p in s.programs} == {"unknown"}
+    assert all(len(p.questions) >= 2 for p in s.programs)  # extra field: what to ask
+    assert s.rotations == [] and s.alternatives
+    html = (folder / "report.html").read_text()
+    assert html.count("unknown — confirm with the program") >= 3
+    assert "R-K2" in html
+
+
+@pytest.mark.slow
+def test_each_section_has_its_figures(cohort_run):
+    _, out = cohort_run
+    html = (out / "ex01-j1-student" / "report.html").read_text()
+    sections = re.split(r"<section class='analysis' id='", html)[1:]
+    assert [s.split("'")[0] for s in sections] == ["tiering", "budget", "timing"]
+    for s in sections:
+        assert re.search(r"<img [^>]*src=\"data:image/png;base64,", s)

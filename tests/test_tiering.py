@@ -45,6 +45,7 @@ def tiers(strength="average", *rows):
 
 
 def test_R_T1_R_T2_R_T3_by_make_up():
+    """R-T1 high-reach academic, R-T2 mid-tier hybrid, R-T3 IMG-friendly community."""
     t = tiers("average", ACADEMIC, MIDDLE, COMMUNITY)
     assert t["tier"].tolist() == ["high_reach", "mid_tier", "img_friendly"]
     assert t["tier_reason"][0].startswith("R-T1") and t["tier_reason"][2].startswith("R-T3")
@@ -93,6 +94,7 @@ def test_R_B2_strength_labels():
 
 
 def test_R_L1_to_R_L4_components_and_null_leverage():
+    """R-L1 IMG history, R-L2 welcomes visiting students, R-L3 small program, R-L4 fit."""
     p = make_profile(interests=["neuro"])
     progs = make_programs(
         {"non_us_img_recent": "5", "visiting_students": "vslo", "positions": "4", "subspecialties": "neuro"},

@@ -106,13 +106,15 @@ def test_month_lists():
 
 
 def test_R_W8_R_W9_milestones_and_ics_round_trip():
+    """R-K1 documents first, R-W4 host deadlines, R-P2 case log on the rotation, R-W8 letters,
+    R-W9 thank-you and at most two updates; the .ics parses back to the same events."""
     from icalendar import Calendar
 
     a = analyse(make_profile(budget_usd=9000), load_programs(DEFAULT_PROGRAMS))
     steps = a.steps
     assert (steps["date"] >= a.plan_date).all()
     rules = set(steps["rule"])
-    assert {"R-W4", "R-W8", "R-W9", "R-W6"} <= rules
+    assert {"R-K1", "R-W4", "R-P2", "R-W8", "R-W9", "R-W6"} <= rules
     assert (steps["rule"] == "R-W9").sum() == len(a.rotations) + 2  # thank-yous + at most two updates
     raw = to_ics("t-1", steps, a.plan_date)
     cal = Calendar.from_ical(raw)

@@ -98,7 +98,42 @@ class Analysis:
                     "budget_usd": b,
                     "rotations": len(plan.selection.chosen),
                     "gain_points": round(100 * self.objective.gain(plan.selection.chosen), 2),
+                    "plan_score": round(100 * plan.selection.value, 3),  # gain with the R-B1 bonus
                     "cost_usd": plan.selection.cost,
+                }
+            )
+        return pd.DataFrame(rows)
+
+    def top_candidates(self, top: int = 12) -> pd.DataFrame:
+        """Cost parts of the most valuable block at each candidate program, plan first."""
+        c = self.candidates
+        if c.empty:
+            return pd.DataFrame(columns=["program_id", *COST_PARTS, "cost_usd", "estimated", "chosen"])
+        planned = set(self.rotations["program_id"])
+        best = c.sort_values(["gain", "cost_usd"], ascending=[False, True]).drop_duplicates("program_id")
+        best = best.assign(chosen=best["program_id"].isin(planned))
+        best = pd.concat([best.loc[best["chosen"]], best.loc[~best["chosen"]]]).head(top)
+        return best[["program_id", *COST_PARTS, "cost_usd", "estimated", "chosen"]].reset_index(drop=True)
+
+    def effect_sensitivity(self, exponents: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> pd.DataFrame:
+        """Match chance with the planned rotations under other readings of the published
+        away-rotation association (`odds.association_exponent`; 1.0 = fully causal)."""
+        current = float(self.assume.value("odds")["association_exponent"])
+        rows = []
+        for x in exponents:
+            ratio = np.ones(len(self.model.p))
+            for c in self.plan.selection.chosen:
+                i = int(np.flatnonzero(self.model.program_ids == c.program_id)[0])
+                ratio[i] = c.odds_ratio ** (x / current)
+            s = self.model.summary(ratio)
+            rows.append(
+                {
+                    "association_exponent": x,
+                    "reading": "fully causal" if x == 1.0 else ("current assumption" if x == current else ""),
+                    "match_probability": s["match_probability"],
+                    "gain_points": round(
+                        100 * (s["match_probability"] - self.baseline["match_probability"]), 1
+                    ),
                 }
             )
         return pd.DataFrame(rows)
@@ -184,7 +219,7 @@ def analyse(
     objective = Objective(
         np.exp(model_base(model)),
         effects,
-        float(assume.value("rotation_value")["balance_bonus"]),
+        float(assume.value("rotation_value")["balance_bonus"][strength.label]),  # R-B1, R-B2
         lambda c: c.program_id in aspirational_ids,
     )
     fixed = visa_fee(profile, facts)
@@ -193,13 +228,7 @@ def analyse(
     plan = choose(profile, cands, objective, fixed, value_level, fit, assume)
 
     chosen_idx = [c.index for c in plan.selection.chosen]
-    rotations = (
-        cand_frame.iloc[chosen_idx].reset_index(drop=True)
-        if chosen_idx
-        else pd.DataFrame(
-            columns=[*cand_frame.columns] if len(cand_frame.columns) else ["program_id", "cost_usd"]
-        )
-    )
+    rotations = cand_frame.iloc[chosen_idx].reset_index(drop=True)
     if chosen_idx:
         odds_ratio = np.ones(len(model.p))
         for c in plan.selection.chosen:
@@ -208,16 +237,16 @@ def analyse(
         with_plan = model.summary(odds_ratio)
     else:
         with_plan = dict(baseline)
-    alts = (
-        alternatives(profile, facts, assume)
-        if (not chosen_idx or not profile.is_student)
-        else alternatives(profile, facts, assume).iloc[0:0]
-    )
+    hosts = table.loc[(table["rotation_kind"] == "observership") & (table["rotation_status"] != "excluded")]
+    hosts = hosts.sort_values(["leverage", "program_id"], ascending=[False, True], na_position="last")
+    alts = alternatives(profile, facts, assume, list(hosts["program_id"].head(5)))
+    if chosen_idx and profile.is_student:
+        alts = alts.iloc[0:0]
     signals = suggest_signals(
         model, table["status"], [c.program_id for c in plan.selection.chosen], facts, assume
     )
     cycle = cycle_calendar(profile.application_cycle, facts, assume)
-    rot_dicts = rotations.to_dict("records") if chosen_idx else []
+    rot_dicts = rotations.to_dict("records")
     steps = milestones(profile, rot_dicts, cycle, assume, today)
 
     analysis = Analysis(
@@ -296,7 +325,7 @@ def _warnings_and_advice(
                 "On B1/B2 or ESTA some hosts let visitors observe only; confirm hands-on status before paying",
             )
         )
-    for r in a.rotations.to_dict("records") if len(a.rotations) else []:
+    for r in a.rotations.to_dict("records"):
         if r["start"].month >= 8:
             warnings.append(
                 (
@@ -311,7 +340,7 @@ def _warnings_and_advice(
                 f"{counts['unknown']} programs are unknown on at least one point: confirm with the program before counting on them",
             )
         )
-    est = a.rotations["estimated"].astype(str).str.len().gt(0).sum() if len(a.rotations) else 0
+    est = int(a.rotations["estimated"].astype(str).str.len().gt(0).sum())
     if est:
         warnings.append(
             (
@@ -327,17 +356,26 @@ def _warnings_and_advice(
                 f"No away rotation fits: {reason}. Away rotations are not mandatory; see the alternatives (observership, virtual elective, imaging research)",
             )
         )
-    for rule, message in [*[(r.split(":")[0], r.split(": ", 1)[1]) for r in a.away_reasons]]:
+    for note in [*a.away_reasons, *a.plan.notes]:  # "R-XX: text" -> ("R-XX", "text")
+        rule, _, message = note.partition(": ")
         advice.append((rule, message))
-    for note in a.plan.notes:
-        advice.append((note.split(":")[0], note.split(": ", 1)[1]))
     if len(a.rotations) >= 2:
+        chosen = a.plan.selection.chosen
         tiers = ", ".join(f"{r['program_id']} ({r['tier']})" for r in a.rotations.to_dict("records"))
-        shape = (
-            "balanced"
-            if a.objective(a.plan.selection.chosen) > a.objective.gain(a.plan.selection.chosen) + 1e-12
-            else "not a classic aspirational + realistic pair"
-        )
+        if a.objective(chosen) > a.objective.gain(chosen) + 1e-12:
+            shape = "balanced: one aspirational academic program with IMG history and one realistic one"
+            # What following the odds model alone would give, so the preference is visible.
+            plain = Objective(a.objective.base, a.objective.effects, 0.0, a.objective.aspirational)
+            alt = choose(p, a.candidate_list, plain, a.fixed_cost, a.away_value, {}, a.assume).selection
+            g_alt, g_plan = 100 * plain.gain(alt.chosen), 100 * a.objective.gain(chosen)
+            if g_alt > g_plan + 0.05:
+                ids = ", ".join(c.program_id for c in alt.chosen)
+                shape += (
+                    f". By the odds model alone {ids} would add {g_alt:.1f} points instead of {g_plan:.1f};"
+                    " the plan prefers balance (set rotation_value.balance_bonus to 0 to follow the model alone)"
+                )
+        else:
+            shape = "not a classic aspirational + realistic pair (none is affordable or worth it)"
         advice.append(("R-B1", f"Planned pair: {tiers}; {shape}"))
     advice.append(("R-B2", f"Profile strength: {a.strength.label} ({'; '.join(a.strength.parts)})"))
     if p.home_radiology_program:
@@ -358,8 +396,9 @@ def _why_no_rotation(a: Analysis, today: dt.date | None) -> str:
         first = earliest_start(p, a.assume, today)
         if first > p.window_end or a.plan_date > p.window_end:
             return f"it is too late this cycle (the earliest possible start is {max(first, a.plan_date)}, after your window ends on {p.window_end})"
-        possible = int((a.table["rotation_status"] != "excluded").sum())
-        if possible == 0:
+        if int((a.table["status"] != "excluded").sum()) == 0:
+            return "no program in the table is open to you for residency, so no rotation can pay off (see the warnings above)"
+        if int((a.table["rotation_status"] != "excluded").sum()) == 0:
             return "no program in the table can host you (see the rotation reasons)"
         return "host application deadlines or your available dates leave no block open, or too little is known about the hosts"
     cheapest = float(a.candidates["cost_usd"].min()) + a.fixed_cost
@@ -367,13 +406,11 @@ def _why_no_rotation(a: Analysis, today: dt.date | None) -> str:
         return f"the cheapest possible rotation costs about ${cheapest:,.0f}, above the budget of ${p.budget_usd:,.0f}"
     if p.max_rotations == 0:
         return "max_rotations is 0"
-    return "no affordable set adds to your chances"
-
-
-def rotation_costs_frame(a: Analysis) -> pd.DataFrame:
-    """Cost parts of the planned rotations (for the stacked bars and the report)."""
-    cols = ["program_id", *COST_PARTS, "cost_usd", "estimated"]
-    return a.rotations[cols] if len(a.rotations) else pd.DataFrame(columns=cols)
+    floor = float(a.assume.value("rotation_value")["min_gain_points"])
+    best = 100 * float(a.candidates["gain"].max())
+    if best < floor:
+        return f"no possible rotation adds {floor:g} points to your match chance (the best adds {best:.1f}), so the money does more elsewhere"
+    return "no affordable set adds enough to your chances"
 
 
 __all__ = ["Analysis", "analyse", "away_value", "SCHEMA_VERSION", "needs_entry_visa", "__version__"]

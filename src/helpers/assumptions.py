@@ -57,15 +57,22 @@ class Assumptions:
         rows = []
         for k in keys:
             e = self.entries[k]
-            value = (
-                e.value
-                if not isinstance(e.value, dict | list)
-                else yaml.safe_dump(e.value, default_flow_style=True).strip()
-            )
+            value = _flat(e.value)
             rows.append(
                 {"assumption": k, "value": value, "unit": e.unit, "meaning": e.meaning, "basis": e.basis}
             )
         return pd.DataFrame(rows)
+
+
+def _flat(value: Any) -> str:
+    """`{a: 1, b: {c: 2}}` -> `a: 1; b: {c: 2}` for one-line display in tables."""
+    if isinstance(value, dict):
+        return "; ".join(
+            f"{k}: {'{' + _flat(v) + '}' if isinstance(v, dict) else _flat(v)}" for k, v in value.items()
+        )
+    if isinstance(value, list):
+        return ", ".join(_flat(v) for v in value)
+    return str(value)
 
 
 @functools.lru_cache(maxsize=4)

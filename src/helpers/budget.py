@@ -20,6 +20,20 @@ from .profile import Profile
 from .timeline import Block, feasible_blocks, month_weight, needs_entry_visa, parse_months
 
 COST_PARTS = ("vslo_fee", "host_fee", "non_lcme_surcharge", "housing", "travel", "insurance")
+CANDIDATE_COLUMNS = [
+    "program_id",
+    "name",
+    "state",
+    "tier",
+    "kind",
+    "rotation_status",
+    "start",
+    "end",
+    "apply_by",
+    "month_weight",
+    "leverage",
+    "gain",
+] + [*COST_PARTS, "cost_usd", "estimated"]
 REGION = {
     **dict.fromkeys(["CT", "ME", "MA", "NH", "RI", "VT", "NJ", "NY", "PA"], "Northeast"),
     **dict.fromkeys(["IL", "IN", "MI", "OH", "WI", "IA", "KS", "MN", "MO", "NE", "ND", "SD"], "Midwest"),
@@ -207,24 +221,52 @@ def best_set(
 
     Feasible = distinct programs, non-overlapping blocks, total cost (with the once-only
     fixed cost such as visa fees) within the budget. The bound adds the best remaining
-    single gains (valid because the gain is sub-additive) times the balance bonus.
+    single gains (valid because the gain is sub-additive) times the balance bonus. The
+    last element of each set is chosen for all remaining candidates at once with numpy.
     """
     order = sorted(cands, key=lambda c: (-c.value, c.cost, c.block.start, c.program_id))
+    n = len(order)
+    if n == 0 or k < 1:
+        return Selection((), 0.0, 0.0)
     singles = [c.value for c in order]
     best: list = [None, ()]
     factor = 1 + objective.bonus
+    arr = _CandidateArrays(order, objective)
+
+    def consider(chosen: list[Candidate]) -> None:
+        key = _key(chosen, objective(chosen), fixed_cost)
+        if _better(key, best[0]):
+            best[0], best[1] = key, tuple(chosen)
+
+    def last_level(start: int, chosen: list[Candidate], cost: float) -> None:
+        stop = n
+        if best[0] is not None:  # singles are sorted: past `stop` no member can beat the best
+            base_gain = objective.gain(chosen)
+            limit = best[0][0] - 1e-12
+            stop = start + int(
+                np.searchsorted(-factor * (base_gain + arr.single[start:]), -limit, side="right")
+            )
+        idx = arr.feasible(start, stop, chosen, budget - cost - (0.0 if chosen else fixed_cost))
+        if idx.size == 0:
+            return
+        values = arr.values(idx, chosen)
+        top = values.max()
+        if best[0] is not None and top < best[0][0] - 1e-9:
+            return
+        for j in idx[values >= top - 1e-9]:
+            consider([*chosen, order[j]])
 
     def visit(start: int, chosen: list[Candidate], cost: float) -> None:
         if chosen:
-            value = objective(chosen)
-            key = _key(chosen, value, fixed_cost)
-            if _better(key, best[0]):
-                best[0], best[1] = key, tuple(chosen)
-        if len(chosen) == k:
-            return
+            consider(chosen)
         room = k - len(chosen)
+        if room == 0:
+            return
+        if room == 1:
+            last_level(start, chosen, cost)
+            return
         base_gain = objective.gain(chosen)
-        for i in range(start, len(order)):
+        for i in range(start, n):
             bound = factor * (base_gain + sum(singles[i : i + room]))
             if best[0] is not None and bound < best[0][0] - 1e-12:
                 return
@@ -242,6 +284,52 @@ def best_set(
         return Selection((), 0.0, 0.0)
     chosen = tuple(sorted(best[1], key=lambda c: c.block.start))
     return Selection(chosen, best[0][0], best[0][1])
+
+
+class _CandidateArrays:
+    """Candidates as arrays, to score every possible last member of a set in one step."""
+
+    def __init__(self, order: Sequence[Candidate], objective: Objective):
+        self.objective = objective
+        groups = sorted({c.group for c in order})
+        row = {g: i for i, g in enumerate(groups)}
+        self.effects = np.stack([objective.effects[g] for g in groups])
+        self.rows = np.array([row[c.group] for c in order])
+        self.cost = np.array([c.cost for c in order])
+        self.single = np.array([c.value for c in order])
+        self.start = np.array([c.block.start.toordinal() for c in order])
+        self.end = np.array([c.block.end.toordinal() for c in order])
+        self.program = np.array([c.program_id for c in order], dtype=object)
+        self.rank = np.array([TIER_RANK.get(c.tier or "", 0) for c in order])
+        self.realistic = np.array([c.tier in ("img_friendly", "mid_tier") for c in order])
+        self.aspirational = np.array([bool(objective.aspirational(c)) for c in order])
+
+    def feasible(self, start: int, stop: int, chosen: Sequence[Candidate], room: float) -> np.ndarray:
+        idx = np.arange(start, stop)
+        ok = self.cost[idx] <= room + 1e-9
+        for o in chosen:
+            s, e = o.block.start.toordinal(), o.block.end.toordinal()
+            ok &= (self.program[idx] != o.program_id) & ~((self.start[idx] <= e) & (s <= self.end[idx]))
+        return idx[ok]
+
+    def values(self, idx: np.ndarray, chosen: Sequence[Candidate]) -> np.ndarray:
+        obj = self.objective
+        total = sum((obj.effects[c.group] for c in chosen), np.zeros_like(obj.base))
+        gains = np.mean(obj.base[None, :] * -np.expm1(total[None, :] + self.effects[self.rows[idx]]), axis=1)
+        if not chosen:
+            return gains
+        asp_ranks = [TIER_RANK.get(c.tier or "", 0) for c in chosen if obj.aspirational(c)]
+        real_ranks = [
+            TIER_RANK.get(c.tier or "", 0) for c in chosen if c.tier in ("img_friendly", "mid_tier")
+        ]
+        max_asp = max(asp_ranks, default=-1)
+        min_real = min(real_ranks, default=99)
+        bal = (
+            (len(chosen) >= 2 and balanced(chosen, obj.aspirational))
+            | (self.aspirational[idx] & (self.rank[idx] > min_real))
+            | (self.realistic[idx] & (max_asp > self.rank[idx]))
+        )
+        return np.where(bal, gains * (1 + obj.bonus), gains)
 
 
 def exhaustive_best(
@@ -294,7 +382,8 @@ def build_candidates(
         cost = rotation_cost(profile, prog, kind, facts, assume)
         unknown = info.rotation_status == "unknown" or info.status == "unknown"
         for block, apply_by in feasible_blocks(profile, months, lead, assume, today):
-            mw = month_weight(block.start, assume)
+            mw = month_weight(block.start, assume)  # R-W2 May-July best, R-W3 Aug-Sep less
+            # R-Y1 VSLO > R-Y2 direct elective > R-Y3 observership, through the kind weight
             exponent = (
                 float(o["association_exponent"]) * float(info.leverage) * mw * float(rv["kind_weight"][kind])
             )
@@ -341,8 +430,7 @@ def build_candidates(
                     away_or**exponent,
                 )
             )
-    frame = pd.DataFrame(rows)
-    return frame, cands, effects
+    return pd.DataFrame(rows, columns=CANDIDATE_COLUMNS), cands, effects
 
 
 def model_base(model) -> np.ndarray:
@@ -379,6 +467,9 @@ def choose(
     rc = assume.value("rotation_count")
     budget = profile.budget_usd if budget is None else budget
     notes, warnings = [], []
+    # A rotation must add enough to the match chance to be worth its money (R-V3).
+    floor = float(assume.value("rotation_value")["min_gain_points"]) / 100
+    cands = [c for c in cands if c.value >= floor]
     k = int(rc["recommended_max"])
     if away_value == "lower":
         k = 1
@@ -435,8 +526,12 @@ def third_rotation_blockers(
     return failed
 
 
-def alternatives(profile: Profile, facts: Facts, assume: Assumptions) -> pd.DataFrame:
-    """R-V3/R-Y3: what to do instead when rotations are out of reach, with costs."""
+def alternatives(
+    profile: Profile, facts: Facts, assume: Assumptions, observership_hosts: Sequence[str] = ()
+) -> pd.DataFrame:
+    """R-V3/R-Y3: what to do instead when rotations are out of reach, with costs.
+
+    `observership_hosts` are programs in the applicant's list that take observers."""
     c = assume.value("costs")
     weeks = int(assume.value("rotation_weeks"))
     months = weeks * 7 / 30.4375
@@ -457,7 +552,12 @@ def alternatives(profile: Profile, facts: Facts, assume: Assumptions) -> pd.Data
                 "alternative": "observership",
                 "rule": "R-Y3",
                 "cost_usd": round(observership, 2),
-                "what it gives": "exposure and possibly a letter if faculty engage; no formal evaluation",
+                "what it gives": "exposure and possibly a letter if faculty engage; no formal evaluation"
+                + (
+                    f"; programs in your list that take observers: {', '.join(observership_hosts)}"
+                    if observership_hosts
+                    else ""
+                ),
                 "cost basis": f"{weeks}-week placement fee ${obs_fee.value:,.0f} ({obs_fee.trust} trust: {obs_fee.source}) + housing + travel + visa fees",
             },
             {

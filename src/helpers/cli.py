@@ -93,6 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"awayplan: error: {problem}", file=sys.stderr)
         return EXIT_INVALID
+    except OSError as exc:  # e.g. --out under a file, or a folder the user may not write to
+        where = display_path(exc.filename) if exc.filename else "awayplan"
+        print(f"awayplan: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
     except KeyboardInterrupt:
         print("awayplan: interrupted; finished reports are complete, rerun to continue", file=sys.stderr)
         return 130
@@ -173,36 +177,38 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_validate(files: list[str]) -> int:
     """Check each file by kind (profile YAML, cohort, program table); print every problem."""
     from .cohort import load_cohort
-    from .profile import load_profile
+    from .profile import Profile, load_profile
     from .programs import load_programs
     from .tables import read_table
 
+    # Columns only a cohort has: a table with any of them is a cohort even without applicant_id.
+    cohort_only = set(Profile.model_fields) - {"name"}
     problems: list[Problem] = []
-    checked = 0
     for name in files:
         path = resolve(name)
+        found: list[Problem] = []
         try:
             if path.is_dir():
                 entries = load_cohort(path)
-                problems += [p for e in entries for p in e.problems]
+                found = [p for e in entries for p in e.problems]
                 kind = f"cohort of {len(entries)}"
             elif path.suffix.lower() in (".yaml", ".yml"):
                 load_profile(path)
                 kind = "profile"
             else:
-                columns = read_table(path).columns
-                if "applicant_id" in columns:
+                columns = set(read_table(path).columns)
+                if "program_id" not in columns and columns & cohort_only:
                     entries = load_cohort(path)
-                    problems += [p for e in entries for p in e.problems]
+                    found = [p for e in entries for p in e.problems]
                     kind = f"cohort of {len(entries)}"
                 else:
                     load_programs(path)
                     kind = "program table"
-            checked += 1
-            if not problems:
-                print(f"ok: {display_path(path)} ({kind})")
         except InputError as exc:
-            problems += exc.problems
+            found = exc.problems
+        if not found:
+            print(f"ok: {display_path(path)} ({kind})")
+        problems += found
     for problem in problems:
         print(f"awayplan: error: {problem}", file=sys.stderr)
     return EXIT_INVALID if problems else EXIT_OK

@@ -7,6 +7,7 @@ the others still get their reports.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from .profile import Profile, load_profile, profile_from_mapping
 from .tables import read_table
 
 MAX_COHORT_FILES = 100_000
+SAFE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ def _from_table(path: Path) -> list[Entry]:
     entries = []
     for row, values in raw.iterrows():
         data = {k: v for k, v in values.items() if v != ""}
-        key = values.get("applicant_id") or f"row-{row}"
+        key = _safe_key(values.get("applicant_id", ""), f"row-{row}")
         try:
             profile = profile_from_mapping(data, name, row=int(row))
             entries.append(Entry(profile.applicant_id, f"{name}, row {row}", profile))
@@ -80,25 +82,39 @@ def _from_folder(path: Path) -> list[Entry]:
             profile = load_profile(file)
             entries.append(Entry(profile.applicant_id, display_path(file), profile))
         except InputError as exc:
-            entries.append(Entry(file.stem, display_path(file), None, tuple(exc.problems)))
+            entries.append(
+                Entry(_safe_key(file.stem, file.stem), display_path(file), None, tuple(exc.problems))
+            )
     return entries
 
 
+def _safe_key(value: str, fallback: str) -> str:
+    """The label of a failed entry: its id when that is a valid id, else a harmless stand-in,
+    so that a rejected '../x' never names anything on disk, even in a manifest row."""
+    for candidate in (value.strip(), fallback):
+        if SAFE_ID.fullmatch(candidate):
+            return candidate
+    return re.sub(r"[^A-Za-z0-9_-]", "_", fallback)[:64] or "unnamed"
+
+
 def _mark_duplicates(entries: list[Entry]) -> list[Entry]:
+    """Ids must be unique ignoring case: on macOS and Windows 'Amina' and 'amina' would share
+    one report folder, and one report would replace the other."""
     seen: dict[str, str] = {}
     out = []
     for e in entries:
-        if e.ok and e.key in seen:
+        folded = e.key.casefold()
+        if e.ok and folded in seen:
             file, _, rest = e.source.partition(", ")
             problem = Problem(
                 file,
-                f"duplicate applicant_id '{e.key}' (first in {seen[e.key]})",
+                f"duplicate applicant_id '{e.key}' (first in {seen[folded]}; ids must differ in more than case)",
                 row=int(rest.removeprefix("row ")) if rest.startswith("row ") else None,
                 field="applicant_id",
             )
             out.append(Entry(e.key, e.source, None, (problem,)))
             continue
         if e.ok:
-            seen[e.key] = e.source
+            seen[folded] = e.source
         out.append(e)
     return out

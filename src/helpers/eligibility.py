@@ -35,12 +35,12 @@ class Verdict:
     status: str = ELIGIBLE
     reasons: list[str] = field(default_factory=list)
     questions: list[str] = field(default_factory=list)
-    blockers: list[str] = field(default_factory=list)
+    blocking: list[str] = field(default_factory=list)  # the reasons that exclude
 
     def exclude(self, reason: str) -> None:
         self.status = EXCLUDED
         self.reasons.append(reason)
-        self.blockers.append(reason.split(":", 1)[0])
+        self.blocking.append(reason)
 
     def unknown(self, reason: str, question: str) -> None:
         if self.status != EXCLUDED:
@@ -80,20 +80,22 @@ def residency_verdict(p: Profile, row) -> Verdict:
         else:
             v.note("R-A2: takes J-1 residents")
     elif p.visa_needed == "h1b":
+        # H-1B for residency needs Step 3 passed: without it no program's H-1B is usable,
+        # whatever the table says, so this exclusion rests on the applicant, not on a blank.
         if h1b is False:
             v.exclude("R-A2: does not sponsor H-1B")
+        elif not step3:
+            v.exclude("R-A2: H-1B needs Step 3 passed before residency, and it is not yet")
         elif h1b is None:
             v.unknown("R-A2: H-1B sponsorship unknown", ask_h1b)
-        elif not step3:
-            v.exclude("R-A2: sponsors H-1B, but H-1B needs Step 3 passed and it is not yet")
         else:
             v.note("R-A2: sponsors H-1B (Step 3 passed)")
     elif p.visa_needed == "j1_or_h1b":
-        h1b_usable = h1b if (h1b is not True or step3) else False
+        h1b_usable = h1b if step3 else False
         if j1 is True or h1b_usable is True:
             v.note("R-A2: " + ("takes J-1 residents" if j1 else "sponsors H-1B (Step 3 passed)"))
         elif j1 is False and h1b_usable is False:
-            extra = " (its H-1B needs Step 3, not yet passed)" if h1b is True else ""
+            extra = "" if step3 else " (H-1B needs Step 3, not yet passed)"
             v.exclude(f"R-A2: sponsors neither J-1 nor a usable H-1B{extra}")
         else:
             v.unknown("R-A2: visa sponsorship unknown", ask_j1 if j1 is None else ask_h1b)
@@ -116,7 +118,7 @@ def rotation_verdict(p: Profile, row, residency: Verdict) -> tuple[Verdict, str 
     """
     v = Verdict()
     if residency.status == EXCLUDED:
-        v.exclude(f"{residency.blockers[0]}: no rotation where you cannot match")
+        v.exclude(f"{residency.blocking[0].split(':', 1)[0]}: no rotation where you cannot match")
         return v, None
     route = row.visiting_students if isinstance(row.visiting_students, str) else None
     kind: str | None
@@ -136,7 +138,7 @@ def rotation_verdict(p: Profile, row, residency: Verdict) -> tuple[Verdict, str 
             return v, None
         v.note("R-Y3: observership (the usual route for graduates)")
     else:
-        kind = route
+        kind = route  # R-Y1 VSLO elective or R-Y2 elective applied for directly
 
     if not p.is_student and kind in ("vslo", "direct"):
         if kind == "vslo":
@@ -199,6 +201,7 @@ def assess(profile: Profile, programs: pd.DataFrame) -> pd.DataFrame:
                 "status": res.status,
                 "reasons": res.reasons,
                 "questions": res.questions,
+                "excluded_by": res.blocking,
                 "rotation_status": rot.status,
                 "rotation_kind": kind if rot.status != EXCLUDED else None,
                 "rotation_reasons": rot.reasons,

@@ -24,7 +24,17 @@ class Problem:
             where.append(f"line {self.line}")
         if self.field:
             where.append(f"field '{self.field}'")
-        return f"{', '.join(where)}: {self.message}"
+        return f"{', '.join(where)}: {one_line(self.message)}"
+
+
+MAX_MESSAGE = 300
+
+
+def one_line(text: str, limit: int = MAX_MESSAGE) -> str:
+    """A message as one line of bounded length, whatever the user's value held (newlines
+    inside a quoted cell, a 100 KB name)."""
+    flat = text.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r")
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
 class InputError(Exception):

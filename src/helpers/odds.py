@@ -358,22 +358,19 @@ def suggest_signals(
             )
         )
         used.add(pid)
-    order = np.lexsort((-gain_gold, eligible_first))
-    for i in order:
-        if len([r for r in rows if r[1] == "gold"]) >= n_gold:
-            break
-        if ids[i] in used or st[i] == "excluded":
-            continue
-        rows.append((ids[i], "gold", "largest gain in interview chance", base[i], base[i] + gain_gold[i]))
-        used.add(ids[i])
-    order = np.lexsort((-gain_silver, eligible_first))
-    for i in order:
-        if len([r for r in rows if r[1] == "silver"]) >= n_silver:
-            break
-        if ids[i] in used or st[i] == "excluded":
-            continue
-        rows.append((ids[i], "silver", "next largest gain", base[i], base[i] + gain_silver[i]))
-        used.add(ids[i])
+    for kind, gain, count, why in (
+        ("gold", gain_gold, n_gold, "largest gain in interview chance"),
+        ("silver", gain_silver, n_silver, "next largest gain"),
+    ):
+        taken = sum(r[1] == kind for r in rows)
+        for i in np.lexsort((-gain, eligible_first)):
+            if taken >= count:
+                break
+            if ids[i] in used or st[i] == "excluded":
+                continue
+            rows.append((ids[i], kind, why, base[i], base[i] + gain[i]))
+            used.add(ids[i])
+            taken += 1
     out = pd.DataFrame(rows, columns=["program_id", "signal", "why", "interview_chance", "with_signal"])
     out["interview_chance"] = out["interview_chance"].round(3)
     out["with_signal"] = out["with_signal"].round(3)

@@ -112,6 +112,10 @@ def funnel(table: pd.DataFrame) -> Figure:
                 continue
             ax.barh(y, n, left=left, color=style["color"], hatch=style["hatch"], edgecolor=INK, linewidth=0.6)
             dark = style["color"] in ("#1b3a6b", "#2d6a4f", "#7f2704", "#555555")
+            if n < 0.09 * len(table):  # too narrow for a label: the count alone, above the bar
+                ax.text(left + n / 2, y - 0.42, str(n), ha="center", va="bottom", fontsize=7)
+                left += n
+                continue
             ax.text(
                 left + n / 2,
                 y,
@@ -133,10 +137,8 @@ def funnel(table: pd.DataFrame) -> Figure:
 def exclusion_reasons(table: pd.DataFrame) -> Figure:
     """Why programs are excluded: count of programs per rule ID."""
     fig, ax = _figure(8, 3.2)
-    excluded = table.loc[table["status"] == "excluded", "reasons"]
-    rules = excluded.map(
-        lambda rs: sorted({r.split(":")[0] for r in rs if r.startswith("R-")} & {"R-A1", "R-A2", "R-C4"})
-    )
+    excluded = table.loc[table["status"] == "excluded", "excluded_by"]
+    rules = excluded.map(lambda rs: sorted({r.split(":", 1)[0] for r in rs}))
     counts = pd.Series([r for rs in rules for r in rs], dtype="str").value_counts().sort_values()
     if counts.empty:
         ax.text(0.5, 0.5, "No program is excluded", ha="center", va="center", transform=ax.transAxes)
@@ -250,7 +252,7 @@ def calibration(reproduction: pd.DataFrame) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel("value (percentages divided by 10)")
     ax.set_title("Does the model reproduce the published figures?")
-    ax.legend(loc="lower right", fontsize=8)
+    fig.legend(loc="outside lower center", fontsize=8, ncols=2)
     return fig
 
 
@@ -293,7 +295,7 @@ def cost_bars(costs: pd.DataFrame, budget: float, fixed_cost: float) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel(f"cost per rotation (USD; visa fees ${fixed_cost:,.0f} once, not shown)")
     ax.set_title("What each rotation really costs")
-    ax.legend(loc="lower right", fontsize=7, ncols=2)
+    fig.legend(loc="outside lower center", fontsize=7, ncols=6)
     return fig
 
 
@@ -325,7 +327,7 @@ def budget_curve(curve: pd.DataFrame, budget: float) -> Figure:
     ax2.set_ylim(0, max(3.5, curve["rotations"].max() + 0.5))
     ax2.spines["top"].set_visible(False)
     ax.axvline(budget, color=INK, linestyle=":", linewidth=1)
-    ax.text(budget, ax.get_ylim()[1], " your budget", fontsize=8, va="top")
+    ax.text(budget, ax.get_ylim()[1], "your budget ", fontsize=8, va="top", ha="right")
     ax.set_title("What more budget buys")
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()

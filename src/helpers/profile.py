@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import InputError, Problem, display_path
+from .tables import decode_text
 from .timeline import match_day
 from .vocab import STORY_INTERESTS, SUBSPECIALTIES, US_STATES, normalise_interest
 
@@ -22,7 +23,35 @@ MAX_PROFILE_BYTES = 256 * 1024
 
 ApplicantId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
+
+class FieldProblem(ValueError):
+    """A cross-field check that fails: still names the field the user should change."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 REQUIRED_FIELDS = ("applicant_id", "visa_needed", "school_status", "step1", "budget_usd", "application_cycle")
+NUMBER_FIELDS = (
+    "budget_usd",
+    "application_cycle",
+    "graduation_year",
+    "step2_ck",
+    "us_clinical_months",
+    "us_radiology_letters",
+    "research_items",
+    "travel_cost_usd",
+    "max_rotations",
+)
+CHOICE_FIELDS = (
+    "visa_needed",
+    "school_status",
+    "step1",
+    "current_us_status",
+    "school_accreditation",
+    "step3",
+)
 LIST_FIELDS = ("school_affiliations", "interests", "preferred_states", "ties_states")
 
 
@@ -35,7 +64,7 @@ class Profile(BaseModel):
     visa_needed: Literal["none", "j1", "h1b", "j1_or_h1b"]
     school_status: Literal["student", "graduate"]
     step1: Literal["pass", "fail", "not_taken"]
-    budget_usd: Annotated[float, Field(ge=0, le=1_000_000)]
+    budget_usd: Annotated[float, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
     application_cycle: Annotated[int, Field(ge=2000, le=2100)]
 
     name: Annotated[str, Field(max_length=200)] | None = None
@@ -47,18 +76,32 @@ class Profile(BaseModel):
     step3: Literal["pass", "not_taken"] = "not_taken"
     ecfmg_certified: bool = False
     english_test: Annotated[str, Field(max_length=100)] | None = None
-    us_clinical_months: Annotated[float, Field(ge=0, le=240)] = 0
+    us_clinical_months: Annotated[float, Field(ge=0, le=240, allow_inf_nan=False)] = 0
     us_radiology_letters: Annotated[int, Field(ge=0, le=20)] = 0
     home_radiology_program: bool = False
     research_items: Annotated[int, Field(ge=0, le=500)] = 0
     interests: list[str] = []
     preferred_states: list[str] = []
     ties_states: list[str] = []
-    travel_cost_usd: Annotated[float, Field(ge=0, le=100_000)] | None = None
+    travel_cost_usd: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
     available_from: dt.date | None = None
     available_to: dt.date | None = None
     plan_date: dt.date | None = None
     max_rotations: Annotated[int, Field(ge=0, le=10)] | None = None
+
+    @field_validator(*NUMBER_FIELDS, mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: Any) -> Any:
+        # YAML reads `yes`/`true` as a boolean, and pydantic would quietly take it as 1.
+        if isinstance(value, bool):
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
+
+    @field_validator(*CHOICE_FIELDS, mode="before")
+    @classmethod
+    def _choice_any_case(cls, value: Any) -> Any:
+        # Spreadsheets capitalise ("J1", "Student"); the choices themselves are lower case.
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("name", "english_test")
     @classmethod
@@ -107,23 +150,32 @@ class Profile(BaseModel):
         for name in ("available_from", "available_to"):
             value = getattr(self, name)
             if value is not None and not lo <= value <= hi:
-                raise ValueError(
-                    f"{name} {value} is outside application cycle {cycle} (allowed {lo} to {hi})"
+                raise FieldProblem(
+                    name, f"{name} {value} is outside application cycle {cycle} (allowed {lo} to {hi})"
                 )
         if self.window_start > self.window_end:
-            raise ValueError(f"available_from {self.window_start} is after available_to {self.window_end}")
+            which = "available_from" if self.available_from is not None else "available_to"
+            raise FieldProblem(
+                which, f"available_from {self.window_start} is after available_to {self.window_end}"
+            )
         end = match_day(cycle + 1)
         plan = self.plan_date
         if plan is not None and plan < dt.date(cycle - 3, 1, 1):
-            raise ValueError(f"plan_date {plan} is more than three years before application cycle {cycle}")
+            raise FieldProblem(
+                "plan_date", f"plan_date {plan} is more than three years before application cycle {cycle}"
+            )
         effective = self.effective_plan_date()
         if effective > end:
             which = "plan_date" if plan is not None else "today"
-            raise ValueError(
-                f"application_cycle {cycle} is over: its Match Day was {end} and {which} is {effective}"
+            raise FieldProblem(
+                "plan_date" if plan is not None else "application_cycle",
+                f"application_cycle {cycle} is over: its Match Day was {end} and {which} is {effective}",
             )
         if self.graduation_year is not None and self.graduation_year > cycle + 6:
-            raise ValueError(f"graduation_year {self.graduation_year} is implausibly late for cycle {cycle}")
+            raise FieldProblem(
+                "graduation_year",
+                f"graduation_year {self.graduation_year} is implausibly late for cycle {cycle}",
+            )
         return self
 
     @property
@@ -148,18 +200,62 @@ class Profile(BaseModel):
 # --------------------------------------------------------------------------- loading
 
 
-def _yaml_key_lines(text: str) -> dict[str, int]:
-    """Top-level key -> 1-based line number, so messages can point into the YAML file."""
+class _ProfileLoader(yaml.SafeLoader):
+    """SafeLoader that keeps an impossible date (2026-13-45) as text, so that validation
+    reports it against its field instead of the YAML parser failing without one."""
+
+
+def _date_or_text(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> object:
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.YAMLError:
-        return {}
+        return yaml.SafeLoader.construct_yaml_timestamp(loader, node)
+    except ValueError:
+        return loader.construct_scalar(node)
+
+
+_ProfileLoader.add_constructor("tag:yaml.org,2002:timestamp", _date_or_text)
+
+
+def _parse_yaml(text: str, file: str) -> tuple[object, dict[str, int]]:
+    """The YAML document and the line of each top-level key; InputError for syntax
+    errors, nesting too deep to read, and keys given twice (YAML would keep the last)."""
+    try:
+        node = yaml.compose(text, Loader=_ProfileLoader)
+        data = yaml.load(text, Loader=_ProfileLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or "not valid YAML"
+        raise InputError([Problem(file, f"YAML syntax error: {problem}", line=line)]) from None
+    except RecursionError:
+        raise InputError([Problem(file, "YAML nests too deeply to be a profile")]) from None
     lines: dict[str, int] = {}
+    problems = []
     if isinstance(node, yaml.MappingNode):
         for key, _ in node.value:
-            if isinstance(key, yaml.ScalarNode):
-                lines[str(key.value)] = key.start_mark.line + 1
-    return lines
+            if not isinstance(key, yaml.ScalarNode):
+                continue
+            line = key.start_mark.line + 1
+            if key.value in lines:
+                problems.append(
+                    Problem(
+                        file,
+                        f"field given twice (first on line {lines[key.value]})",
+                        field=str(key.value),
+                        line=line,
+                    )
+                )
+            else:
+                lines[str(key.value)] = line
+    if problems:
+        raise InputError(problems)
+    return data, lines
+
+
+_FRIENDLY = {
+    ("applicant_id", "string_pattern_mismatch"): (
+        "must be 1-64 letters, digits, '-' or '_' (pattern ^[A-Za-z0-9_-]{1,64}$; it names the report folder)"
+    ),
+}
 
 
 def problems_from_validation(
@@ -171,18 +267,27 @@ def problems_from_validation(
         loc = [str(p) for p in err.get("loc", ()) if not isinstance(p, int)]
         field = loc[0] if loc else None
         kind = err.get("type", "")
+        cause = (err.get("ctx") or {}).get("error")
+        if isinstance(cause, FieldProblem):
+            field = cause.field
         if kind == "missing":
             message = "required field is missing"
         elif kind == "extra_forbidden":
             message = "unknown field (check the spelling against the profile fields in README)"
         else:
-            message = err.get("msg", "invalid value")
+            message = _FRIENDLY.get((field, kind)) or err.get("msg", "invalid value")
             message = message.removeprefix("Value error, ")
             if "input" in err and kind not in ("value_error",) and not isinstance(err["input"], dict | list):
-                message = f"{message} (got {err['input']!r})"
+                message = f"{message} (got {_shown(err['input'])})"
         line = lines.get(field) if (lines and field) else None
         out.append(Problem(file, message, row=row, field=field, line=line))
     return out
+
+
+def _shown(value: object, limit: int = 80) -> str:
+    """A value as the user typed it, shortened so that one problem stays one line."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 5] + "...'"
 
 
 def load_profile(path: str | Path) -> Profile:
@@ -193,28 +298,24 @@ def load_profile(path: str | Path) -> Profile:
         raise InputError([Problem(name, "profile file not found")])
     if path.is_dir():
         raise InputError([Problem(name, "expected a YAML profile file, got a folder")])
+    if path.suffix.lower() in (".csv", ".tsv", ".txt", ".xlsx", ".xlsm"):
+        raise InputError(
+            [Problem(name, "this is a table, not a YAML profile: for a cohort use --cohort FILE")]
+        )
     size = path.stat().st_size
     if size > MAX_PROFILE_BYTES:
         raise InputError(
             [Problem(name, f"profile is {size // 1024} KB; the limit is {MAX_PROFILE_BYTES // 1024} KB")]
         )
-    raw = path.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252", errors="replace")
+    text = decode_text(path.read_bytes())
     if not text.strip():
         raise InputError([Problem(name, "file is empty")])
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(exc, "problem", None) or "not valid YAML"
-        raise InputError([Problem(name, f"YAML syntax error: {problem}", line=line)]) from None
+    if "\x00" in text:
+        raise InputError([Problem(name, "not a text file (binary content); save the profile as YAML")])
+    data, lines = _parse_yaml(text, name)
     if not isinstance(data, dict):
         raise InputError([Problem(name, "a profile must be a mapping of field: value pairs")])
-    return profile_from_mapping(data, name, lines=_yaml_key_lines(text))
+    return profile_from_mapping(data, name, lines=lines)
 
 
 def profile_from_mapping(

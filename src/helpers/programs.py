@@ -7,6 +7,7 @@ blank means *unknown* and is kept as a missing value (pd.NA), never read as fals
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from pathlib import Path
 
@@ -83,7 +84,7 @@ SCHEMA = pa.DataFrameSchema(
             unique=True,
             report_duplicates="exclude_first",
         ),
-        "name": pa.Column("str", pa.Check.str_length(1, 300, error="must not be blank")),
+        "name": pa.Column("str", pa.Check.str_length(1, 300, error="must be 1-300 characters")),
         "state": pa.Column(
             "str", pa.Check.isin(sorted(US_STATES), error="must be a two-letter US state code")
         ),
@@ -111,19 +112,32 @@ SCHEMA = pa.DataFrameSchema(
 )
 
 
+MAX_ABS_NUMBER = 1e12  # beyond any count or price in a program table; keeps Int64 from overflowing
+
+
 def _parse_int(text: str) -> int:
-    value = float(text.replace(",", ""))
-    if not value.is_integer():
+    try:
+        value = float(text.replace(",", "").strip())
+    except ValueError:
+        raise ValueError(f"expected a whole number, got '{text}'") from None
+    if not math.isfinite(value) or not value.is_integer():
         raise ValueError(f"expected a whole number, got '{text}'")
+    if abs(value) > MAX_ABS_NUMBER:
+        raise ValueError(f"'{text}' is far outside any plausible value")
     return int(value)
 
 
 def _parse_float(text: str) -> float:
     cleaned = text.replace(",", "").replace("$", "").replace("%", "").strip()
     try:
-        return float(cleaned)
+        value = float(cleaned)
     except ValueError:
         raise ValueError(f"expected a number, got '{text}'") from None
+    if not math.isfinite(value):
+        raise ValueError(f"expected a number, got '{text}'")
+    if abs(value) > MAX_ABS_NUMBER:
+        raise ValueError(f"'{text}' is far outside any plausible value")
+    return value
 
 
 def _parse_enum(column: str) -> Callable[[str], str]:
@@ -226,7 +240,8 @@ def _schema_problems(exc: pa.errors.SchemaErrors, file: str) -> list[Problem]:
         if "field_uniqueness" in check or "unique" in check:
             message = f"duplicate program_id '{value}'"
         else:
-            message = f"{check} (got {value!r})" if check and check != "None" else f"invalid value {value!r}"
+            shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:75] + "...'"
+            message = f"{check} (got {shown})" if check and check != "None" else f"invalid value {shown}"
         problems.append(
             Problem(
                 file, message, row=int(row) if pd.notna(row) else None, field=str(column) if column else None

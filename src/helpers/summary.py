@@ -116,7 +116,7 @@ def build_summary(a: Analysis) -> dict:
             "estimated_parts": [x for x in str(r["estimated"]).split(", ") if x],
             "tier": r["tier"] if isinstance(r["tier"], str) else None,
         }
-        for r in (a.rotations.to_dict("records") if len(a.rotations) else [])
+        for r in a.rotations.to_dict("records")
     ]
     return {
         "schema_version": SCHEMA_VERSION,

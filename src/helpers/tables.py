@@ -20,7 +20,8 @@ import pandas as pd
 from .errors import InputError, Problem, display_path
 
 MAX_TABLE_BYTES = 100 * 1024 * 1024
-FIRST_DATA_ROW = 2  # spreadsheet row number of the first data row (row 1 is the header)
+MAX_XLSX_UNPACKED_BYTES = 1024 * 1024 * 1024  # a zip can unpack to far more than it weighs
+MAX_ROW_PROBLEMS = 50  # per file; more than this and the first ones say enough
 
 
 def normalise_header(name: object) -> str:
@@ -30,7 +31,13 @@ def normalise_header(name: object) -> str:
 
 
 def decode_text(raw: bytes) -> str:
-    """Decode bytes from UTF-8 (with or without BOM), falling back to Windows-1252/Latin-1."""
+    """Decode bytes from UTF-8 (with or without BOM) or UTF-16 with a BOM (Excel's "Unicode
+    text"), falling back to Windows-1252/Latin-1 (older spreadsheet exports)."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return raw.decode("utf-16")
+        except UnicodeDecodeError:
+            pass
     for encoding in ("utf-8-sig", "cp1252"):
         try:
             return raw.decode(encoding)
@@ -66,8 +73,10 @@ def _cell_text(value: object) -> str:
 def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
     """Read a CSV or XLSX file into a frame of stripped strings ('' = blank cell).
 
-    Raises InputError (naming the file) for missing, empty, oversized, undecodable or
-    malformed files, duplicate columns, or a header without data rows.
+    The index is each row's spreadsheet row number (blank rows still count), so messages
+    point at the row the user sees. Raises InputError (naming the file) for missing,
+    empty, oversized, undecodable or malformed files, rows wider than the header,
+    duplicate columns, or a header without data rows.
     """
     path = Path(path)
     name = display_path(path)
@@ -84,63 +93,94 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
         )
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
-        frame = _read_xlsx(path, name)
+        rows = _xlsx_rows(path, name)
     elif suffix in (".csv", ".txt", ".tsv"):
-        frame = _read_csv(path, name)
+        rows = _csv_rows(path, name)
     else:
         raise InputError([Problem(name, f"unsupported file type '{suffix}': use .csv or .xlsx")])
+    return _frame(rows, name)
 
-    columns = [normalise_header(c) for c in frame.columns]
-    dupes = sorted({c for c in columns if columns.count(c) > 1 and c})
+
+def _frame(rows: list[list[str]], name: str) -> pd.DataFrame:
+    """Header = first non-blank row; data rows keep their spreadsheet row numbers."""
+    first = next((i for i, cells in enumerate(rows) if any(cells)), None)
+    if first is None:
+        raise InputError([Problem(name, "file is empty")])
+    header = [normalise_header(c) for c in rows[first]]
+    while header and not header[-1]:
+        header.pop()
+    dupes = sorted({c for c in header if header.count(c) > 1 and c})
     if dupes:
         raise InputError([Problem(name, f"column '{c}' appears more than once") for c in dupes])
-    frame.columns = columns
-    frame = frame.loc[:, [c for c in frame.columns if c and not c.startswith("unnamed:")]]
-    frame = frame.astype(object).map(_cell_text)
-    nonblank = frame.ne("").any(axis=1)
-    frame = frame.loc[nonblank]
-    if frame.empty:
+    width = len(header)
+    keep = [j for j, c in enumerate(header) if c]  # columns without a name are ignored
+    problems, data, index = [], [], []
+    for i, cells in enumerate(rows[first + 1 :], start=first + 2):
+        extra = [c for c in cells[width:] if c]
+        if extra:
+            problems.append(
+                Problem(
+                    name,
+                    f"the row has {width + len(cells[width:])} cells but the header names {width} "
+                    f"(a value with a separator in it needs quotes): '{extra[0][:40]}'",
+                    row=i,
+                )
+            )
+            continue
+        cells = cells[:width] + [""] * (width - len(cells))
+        if any(cells):
+            data.append([cells[j] for j in keep])
+            index.append(i)
+    if problems:
+        raise InputError(problems[:MAX_ROW_PROBLEMS])
+    if not data:
         raise InputError([Problem(name, "the header is there but no data rows follow")])
-    # Keep spreadsheet row numbers as the index, so every message can name the row.
-    return frame.astype("str")
+    return pd.DataFrame(data, columns=[header[j] for j in keep], index=index, dtype="str")
 
 
-def _read_csv(path: Path, name: str) -> pd.DataFrame:
+def _csv_rows(path: Path, name: str) -> list[list[str]]:
     text = decode_text(path.read_bytes())
     if not text.strip():
         raise InputError([Problem(name, "file is empty")])
     if "\x00" in text:
         raise InputError([Problem(name, "not a text file (binary content); save it as CSV or XLSX")])
-    sep = _sniff_separator(text)
+    csv.field_size_limit(MAX_TABLE_BYTES)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_sniff_separator(text), strict=True)
+    rows: list[list[str]] = []
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=True,
-            quoting=csv.QUOTE_MINIMAL,
-        )
-    except pd.errors.ParserError as exc:
-        match = re.search(r"line (\d+)", str(exc))
-        line = int(match.group(1)) if match else None
-        detail = re.sub(r"^Error tokenizing data\. C error: ", "", str(exc)).strip()
-        raise InputError([Problem(name, f"malformed CSV: {detail}", line=line)]) from None
-    except pd.errors.EmptyDataError:
-        raise InputError([Problem(name, "file is empty")]) from None
-    frame.index = range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
-    return frame
+        for cells in reader:
+            rows.append([c.strip() for c in cells])
+    except csv.Error as exc:
+        raise InputError([Problem(name, f"malformed CSV: {exc}", row=len(rows) + 1)]) from None
+    return rows
 
 
-def _read_xlsx(path: Path, name: str) -> pd.DataFrame:
+def _xlsx_rows(path: Path, name: str) -> list[list[str]]:
     try:
-        frame = pd.read_excel(path, dtype=object, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(
             [Problem(name, f"not a readable XLSX workbook ({exc.__class__.__name__})")]
         ) from None
-    frame.index = range(FIRST_DATA_ROW, FIRST_DATA_ROW + len(frame))
-    return frame
+    if unpacked > MAX_XLSX_UNPACKED_BYTES:
+        raise InputError(
+            [
+                Problem(
+                    name,
+                    f"workbook unpacks to {unpacked / 1e6:.0f} MB; the limit is "
+                    f"{MAX_XLSX_UNPACKED_BYTES / 1e6:.0f} MB",
+                )
+            ]
+        )
+    try:
+        frame = pd.read_excel(path, header=None, dtype=object, engine="openpyxl")
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+        raise InputError(
+            [Problem(name, f"not a readable XLSX workbook ({exc.__class__.__name__})")]
+        ) from None
+    # header=None keeps leading blank rows, so position i is spreadsheet row i + 1.
+    return [[_cell_text(v) for v in row] for row in frame.itertuples(index=False, name=None)]
 
 
 def split_list(text: str) -> list[str]:

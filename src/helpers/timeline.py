@@ -251,7 +251,7 @@ def milestones(
                 "deadline",
             )
     for r in rotations:
-        confirm = max(plan, r["apply_by"] - dt.timedelta(days=14))
+        confirm = max(plan, r["apply_by"] - dt.timedelta(days=int(assume.value("confirm_days_before_apply"))))
         add(
             confirm,
             f"Before paying, confirm with {r['name']}: IMG eligibility, evaluation and letter, documents, hands-on or observer",

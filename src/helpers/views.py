@@ -51,7 +51,7 @@ def _table(func):
 
 
 def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
+    return f"{abs(100 * x):.0f}%"  # probabilities: no "-0%" from floating-point dust
 
 
 def _join(items: list[str]) -> str:
@@ -95,16 +95,10 @@ def tier_table(a: Analysis, per_tier: int = 12) -> pd.DataFrame:
 
 @_table
 def excluded_table(a: Analysis, limit: int = 15) -> pd.DataFrame:
+    """The first excluded programs with the rule-coded reasons that exclude them."""
     t = a.table.loc[a.table["status"] == "excluded"].head(limit)
     return pd.DataFrame(
-        {
-            "program": t["program_id"] + " " + t["name"],
-            "why it is out": t["reasons"].map(
-                lambda rs: _join(
-                    [r for r in rs if "excluded" in r or "not" in r or "below" in r or "neither" in r] or rs
-                )
-            ),
-        }
+        {"program": t["program_id"] + " " + t["name"], "why it is out": t["excluded_by"].map(_join)}
     ).reset_index(drop=True)
 
 
@@ -167,7 +161,7 @@ def signals_table(a: Analysis) -> pd.DataFrame:
 def questions_table(a: Analysis) -> pd.DataFrame:
     """Everything to confirm with programs before counting on them or paying (R-K2)."""
     t = a.table.loc[a.table["status"] != "excluded"]
-    planned = set(a.rotations["program_id"]) if len(a.rotations) else set()
+    planned = set(a.rotations["program_id"])
     rows = []
     for r in t.itertuples(index=False):
         qs = list(r.questions)
@@ -236,15 +230,31 @@ def plan_table(a: Analysis) -> pd.DataFrame:
 
 @_table
 def candidate_costs(a: Analysis, top: int = 12) -> pd.DataFrame:
-    """Cost parts of the most valuable block at each candidate program (plan first)."""
-    c = a.candidates
-    if c.empty:
-        return pd.DataFrame(columns=["program_id", *COST_PARTS, "cost_usd", "chosen"])
-    planned = set(a.rotations["program_id"]) if len(a.rotations) else set()
-    best = c.sort_values(["gain", "cost_usd"], ascending=[False, True]).drop_duplicates("program_id")
-    best = best.assign(chosen=best["program_id"].isin(planned))
-    best = pd.concat([best.loc[best["chosen"]], best.loc[~best["chosen"]]]).head(top)
-    return best[["program_id", *COST_PARTS, "cost_usd", "chosen"]].reset_index(drop=True)
+    """Cost parts (USD) of the most valuable block at each candidate program, plan first."""
+    c = a.top_candidates(top)
+    money = lambda s: s.astype(float).map(lambda v: f"{v:,.0f}")  # noqa: E731
+    return pd.DataFrame(
+        {
+            "program": c["program_id"] + c["chosen"].map({True: " (plan)", False: ""}),
+            **{part.replace("_", " "): money(c[part]) for part in COST_PARTS},
+            "total": money(c["cost_usd"]),
+            "estimated parts": c["estimated"].replace("", "none"),
+        }
+    )
+
+
+@_table
+def effect_sensitivity(a: Analysis) -> pd.DataFrame:
+    """How the plan's gain depends on the assumed share of the published association."""
+    s = a.effect_sensitivity()
+    return pd.DataFrame(
+        {
+            "share of the published association counted": s["association_exponent"].map(lambda v: f"{v:.2f}"),
+            "reading": s["reading"],
+            "match chance with the plan": s["match_probability"].map(_pct),
+            "gain (points)": s["gain_points"].map(lambda v: f"{v:+.1f}"),
+        }
+    )
 
 
 @_table
