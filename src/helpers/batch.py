@@ -546,27 +546,29 @@ def run_cohort(
         _clean_leftovers(out_root)
         shared = shared_inputs(programs_path, notebooks, pdf)
         today = dt.date.today()
-        results: dict[str, Result] = {}
-        jobs = []
+        results: dict[int, Result] = {}  # by position: rejected rows may share a key
+        jobs: list[tuple[int, Job]] = []
         bar = _progress_bar(len(entries), progress)
-        for e in entries:
+        for i, e in enumerate(entries):
             if not e.ok:
-                results[e.key] = Result(e.key, "failed", 0.0, "; ".join(str(p) for p in e.problems))
-                bar.update(results[e.key])
+                results[i] = Result(e.key, "failed", 0.0, "; ".join(str(p) for p in e.problems))
+                bar.update(results[i])
                 continue
             inputs = applicant_inputs(shared, e.profile, today)
             summary = None if force else complete_summary(out_root / e.key, inputs, pdf)
             if summary is not None:  # unchanged since the last run: keep it
-                results[e.key] = Result(e.key, "ok", 0.0, skipped=True, row=index_row(summary))
-                bar.update(results[e.key])
+                results[i] = Result(e.key, "ok", 0.0, skipped=True, row=index_row(summary))
+                bar.update(results[i])
                 continue
-            jobs.append(Job(e.profile, programs_path, out_root, inputs, pdf, timeout, notebooks, force=True))
+            jobs.append(
+                (i, Job(e.profile, programs_path, out_root, inputs, pdf, timeout, notebooks, force=True))
+            )
         if jobs:
             own = backend is None
             backend = backend or LocalBackend(min(workers or default_workers(), len(jobs)))
             try:
-                for r in _run_jobs(backend, jobs):
-                    results[r.applicant_id] = r
+                for i, r in _run_jobs(backend, jobs):
+                    results[i] = r
                     bar.update(r)
             except BaseException:
                 if own:
@@ -578,7 +580,7 @@ def run_cohort(
                 backend.close()
         else:
             bar.close()
-        ordered = [results[e.key] for e in entries]
+        ordered = [results[i] for i in range(len(entries))]
         write_manifest(out_root, ordered)
         overview_error = ""
         if overview:
@@ -588,28 +590,28 @@ def run_cohort(
         return CohortRun(ordered, overview_error, bar.counts)
 
 
-def _run_jobs(backend, jobs: list[Job]) -> Iterable[Result]:
-    """Submit with a bounded window (memory stays flat in N) and yield results as they finish."""
+def _run_jobs(backend, jobs: list[tuple[int, Job]]) -> Iterable[tuple[int, Result]]:
+    """Submit with a bounded window (memory stays flat in N); yield results as they finish."""
     window = max(2, 2 * backend.slots)
     pending = iter(jobs)
     running: dict = {}
-    for job in pending:
-        running[backend.submit(job)] = job
+    for i, job in pending:
+        running[backend.submit(job)] = (i, job)
         if len(running) >= window:
             break
     while running:
         for fut in backend.wait_any(set(running)):
-            job = running.pop(fut)
+            i, job = running.pop(fut)
             try:
                 result = fut.result()
             except Exception as exc:  # the worker itself died; the applicant is recorded, not lost
                 result = Result(
                     job.profile.applicant_id, "failed", 0.0, f"worker failed: {describe_failure(exc)}"
                 )
-            yield result
+            yield i, result
             nxt = next(pending, None)
             if nxt is not None:
-                running[backend.submit(nxt)] = nxt
+                running[backend.submit(nxt[1])] = nxt
 
 
 class _Progress:
