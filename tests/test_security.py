@@ -221,12 +221,6 @@ def test_overview_shows_ids_and_user_text_as_text(evil_run):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="matplotlib reads '$...$' in a program id on a figure as maths: 'P$x^$' raises in every "
-    "applicant's notebook, so one odd id in the program table fails the whole cohort (owner: plots.py; "
-    "rcParams['text.parse_math'] = False in its style would fix it)",
-)
 def test_dollar_signs_in_program_ids_are_plain_text(tmp_path):
     rows = list(csv.DictReader((ROOT / "data" / "programs.csv").open(encoding="utf-8")))[:40]
     for i, row in enumerate(rows):

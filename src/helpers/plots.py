@@ -52,6 +52,7 @@ RC = {
     "figure.dpi": 100,
     "savefig.dpi": 100,
     "svg.hashsalt": "awayplan",
+    "text.parse_math": False,  # program ids and names are text, never maths ('P$x^$')
 }
 
 
