@@ -122,6 +122,27 @@ def test_applicants_through_one_worker_share_nothing(tmp_path):
     ).read_bytes()
 
 
+def _threads_and_fds() -> tuple[int, int]:
+    return len(os.listdir("/proc/self/task")), len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_a_worker_holds_no_more_threads_or_files_after_many_applicants(tmp_path):
+    """Each notebook's kernel client is closed with its kernel: a long run stays flat."""
+    runner = batch.Runner()
+    counts = []
+    try:
+        for i in range(4):
+            result = runner.run(job(make_profile(applicant_id=f"flat-{i}"), tmp_path))
+            assert result.status == "ok", result.error
+            counts.append(_threads_and_fds())
+    finally:
+        runner.close()
+    threads, fds = zip(*counts, strict=True)
+    assert max(threads[1:]) <= threads[0] and max(fds[1:]) <= fds[0] + 2, counts
+
+
 # --------------------------------------------------------------------------------------
 # Failures stay with their applicant
 

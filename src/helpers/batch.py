@@ -246,9 +246,8 @@ class Runner:
         finally:
             timer.cancel()
             self.kernels.stop(km)
-            if not timed_out.is_set():
-                with contextlib.suppress(KernelStartError):
-                    self.kernels.prepare_spare()  # the next kernel starts while this report renders
+            with contextlib.suppress(KernelStartError):
+                self.kernels.prepare_spare()  # the next kernel starts while this report renders
 
     def close(self) -> None:
         self.kernels.close()

@@ -335,6 +335,22 @@ class QuickReadyClient(AsyncKernelClient):
         return replied and idle
 
 
+class WarmKernelManager(KernelManager):
+    """A KernelManager that remembers the clients it hands out (papermill asks for one per
+    notebook and, not owning the kernel, never closes it), so that stopping the kernel also
+    closes their sockets; otherwise every notebook would leave a ZeroMQ context and its
+    thread behind in the worker."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.clients: list = []
+
+    def client(self, **kwargs: Any):
+        kc = super().client(**kwargs)
+        self.clients.append(kc)
+        return kc
+
+
 class WarmKernels:
     """Per worker: a zygote, and fresh kernels from it on request (one retry on failure).
 
@@ -378,12 +394,12 @@ class WarmKernels:
                     self.zygote = None
         raise KernelStartError("kernel did not start (" + "; then ".join(errors) + ")")
 
-    def _launch(self) -> KernelManager:
+    def _launch(self) -> WarmKernelManager:
         """Fork a kernel from the zygote (returns before the kernel is listening)."""
         zygote = self._ensure_zygote()
         name = f"k{self.started}-{uuid.uuid4().hex[:6]}"
         self.started += 1
-        km = KernelManager(
+        km = WarmKernelManager(
             kernel_name="python3",
             transport="ipc",
             ip=str(self.tmp / name),
@@ -424,8 +440,11 @@ class WarmKernels:
                 os.killpg(proc.pid, signal.SIGKILL)
 
     def stop(self, km: KernelManager) -> None:
-        """Kill the kernel and remove its connection, socket and log files."""
+        """Kill the kernel, close its clients, remove its connection, socket and log files."""
         self.kill(km)
+        for kc in getattr(km, "clients", []):
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
         proc = getattr(km.provisioner, "process", None)
         with contextlib.suppress(Exception):
             if proc is not None:
