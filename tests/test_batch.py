@@ -350,6 +350,26 @@ def test_a_kernel_that_fails_to_start_is_retried_once(monkeypatch, tmp_path):
         kernels.close()
 
 
+@pytest.mark.slow
+def test_when_a_worker_dies_its_kernels_and_files_go_with_it():
+    import psutil
+
+    kernels = WarmKernels(ROOT)
+    try:
+        km = kernels.start()
+        kernel = psutil.Process(km.provisioner.process.pid)
+        zygote = kernels.zygote.proc
+        zygote.stdin.close()  # what the worker's death looks like from the zygote: no goodbye
+        zygote.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while kernel.is_running() and kernel.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not kernel.is_running() or kernel.status() == psutil.STATUS_ZOMBIE
+        assert not kernels.tmp.exists()  # connection files, sockets and logs removed
+    finally:
+        kernels.close()
+
+
 def test_a_kernel_start_failure_is_recorded_for_that_applicant(monkeypatch, tmp_path):
     runner = batch.Runner()
 

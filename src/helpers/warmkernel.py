@@ -109,8 +109,13 @@ def _become_kernel(argv: list[str], cwd: str, log: str) -> None:
         os._exit(code)
 
 
-def serve() -> None:
-    """Zygote main loop: one JSON request per line on stdin, one JSON reply per line."""
+def serve(workdir: Path | None = None) -> None:
+    """Zygote main loop: one JSON request per line on stdin, one JSON reply per line.
+
+    When stdin closes the zygote kills its kernels. Without a "bye" first, the worker was
+    killed: the zygote then also removes the worker's kernel folder, so that even a killed
+    run leaves nothing behind.
+    """
     requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
     replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
     null = os.open(os.devnull, os.O_RDONLY)
@@ -127,8 +132,12 @@ def serve() -> None:
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     replies.flush()
     children: list[psutil.Process] = []
+    orphaned = True
     for line in requests:
         req = json.loads(line)
+        if req.get("bye"):
+            orphaned = False
+            break
         pid = os.fork()
         if pid == 0:
             requests.close()
@@ -142,6 +151,8 @@ def serve() -> None:
     for child in children:  # the worker has gone: take its kernels along
         with contextlib.suppress(psutil.Error):
             child.kill()
+    if orphaned and workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 # --------------------------------------------------------------------------------------
@@ -157,7 +168,7 @@ class Zygote:
         self.log = log
         self._log_file = log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "helpers.warmkernel"],
+            [sys.executable, "-m", "helpers.warmkernel", str(log.parent)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._log_file,
@@ -214,6 +225,7 @@ class Zygote:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             if self.proc.stdin:
+                self.proc.stdin.write(b'{"bye": true}\n')
                 self.proc.stdin.close()
         try:
             self.proc.wait(timeout=5)
@@ -475,4 +487,4 @@ def _last_line(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    serve()
+    serve(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
