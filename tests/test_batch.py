@@ -508,7 +508,7 @@ def test_index_escapes_errors_and_links_reports(tmp_path):
 
 def test_cli_rejects_bad_run_options(tmp_path):
     out = tmp_path / "out"
-    for args in (["--workers", "0"], ["--timeout", "0"], ["--timeout", "soon"]):
+    for args in (["--workers", "0"], ["--timeout", "0"], ["--timeout", "soon"], ["--timeout", "inf"]):
         res = awayplan("report", "--cohort", "data/example-cohort", "--out", str(out), *args)
         assert res.returncode == 2, (args, res.stderr)
         assert "Traceback" not in res.stderr

@@ -50,7 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--scheduler",
         default=None,
-        help="address of a Dask distributed scheduler (e.g. tcp://host:8786); workers need the same paths",
+        help="address of a Dask distributed scheduler (e.g. tcp://host:8786) for a cohort; workers need the same paths",
     )
     rep.add_argument(
         "--timeout",
@@ -124,10 +124,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError("give either one PROFILE.yaml or --cohort FILE")
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
-    if args.timeout is not None and not args.timeout > 0:
+    if args.timeout is not None and not 0 < args.timeout < 1e7:  # also refuses nan and inf
         raise UsageError("--timeout must be a positive number of seconds")
-    if args.profile and (args.workers is not None or args.scheduler):
-        raise UsageError("--workers and --scheduler apply to --cohort runs")
     timeout = args.timeout or DEFAULT_TIMEOUT
     programs_path = _programs_path(args.programs)
     load_programs(programs_path)  # validate before writing anything
