@@ -370,6 +370,32 @@ def test_when_a_worker_dies_its_kernels_and_files_go_with_it():
         kernels.close()
 
 
+def test_kernel_folders_of_dead_workers_are_swept_and_live_ones_kept(tmp_path, monkeypatch):
+    import tempfile
+
+    from helpers import warmkernel
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its pid names no running worker now
+    dead = tmp_path / f"{warmkernel.TMP_PREFIX}dead"
+    dead.mkdir()
+    (dead / warmkernel.OWNER_FILE).write_text(f"{ended.pid} 1.0\n")
+    reused = tmp_path / f"{warmkernel.TMP_PREFIX}reused"
+    reused.mkdir()  # a live pid, but started at another time: a different process now
+    (reused / warmkernel.OWNER_FILE).write_text(f"{os.getpid()} 1.0\n")
+    foreign = tmp_path / f"{warmkernel.TMP_PREFIX}foreign"
+    foreign.mkdir()  # no owner file: not ours to judge
+    kernels = WarmKernels(ROOT)  # sweeps on start
+    try:
+        assert not dead.exists() and not reused.exists()
+        assert foreign.exists()
+        warmkernel._sweep_orphans()
+        assert kernels.tmp.exists()  # a live worker's folder stays
+    finally:
+        kernels.close()
+
+
 def test_a_kernel_start_failure_is_recorded_for_that_applicant(monkeypatch, tmp_path):
     runner = batch.Runner()
 

@@ -42,6 +42,8 @@ KERNEL_ARGS = ["--HistoryManager.enabled=False"]
 # One thread per numerical library: the kit runs one kernel per core, not one per thread.
 THREAD_LIMITS = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+TMP_PREFIX = "awayplan-kernels-"
+OWNER_FILE = "owner"  # "pid create_time" of the worker that owns a kernel folder
 
 
 class KernelStartError(RuntimeError):
@@ -372,7 +374,10 @@ class WarmKernels:
 
     def __init__(self, cwd: Path):
         self.cwd = cwd
-        self.tmp = Path(tempfile.mkdtemp(prefix="awayplan-kernels-"))
+        _sweep_orphans()
+        self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
+        me = psutil.Process()
+        (self.tmp / OWNER_FILE).write_text(f"{me.pid} {me.create_time()}\n")
         self.zygote: Zygote | None = None
         self.spare: KernelManager | None = None
         self.started = 0
@@ -476,6 +481,20 @@ class WarmKernels:
             self.zygote.close()
             self.zygote = None
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _sweep_orphans() -> None:
+    """Remove kernel folders whose worker and zygote were both killed outright (SIGKILL)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        try:
+            pid, created = (folder / OWNER_FILE).read_text().split()
+            alive = psutil.Process(int(pid)).create_time() == float(created)
+        except psutil.NoSuchProcess:
+            alive = False
+        except (OSError, ValueError, psutil.Error):
+            continue  # not ours to judge
+        if not alive:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 def _last_line(path: Path) -> str:
