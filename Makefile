@@ -38,6 +38,11 @@ lab: $(STAMP)
 	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
+# Cohort throughput against plain papermill + nbconvert, same content check, peak memory.
+# `make bench BENCH_ARGS=--scale` also times 100 and 1,000 applicants (about 40 minutes on 2 cores).
+bench: $(STAMP)
+	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
+
 # Debian's chromium prints the PDFs and runs the browser tests.
 browser:
 	@command -v chromium >/dev/null 2>&1 || { \

@@ -586,7 +586,14 @@ def test_bad_rows_fail_alone_and_the_others_are_complete(request, fmt):
         assert read_summary(out / aid / "summary.json").applicant_id == aid
     # Nothing but the good applicants' folders (and the cohort files) was written, inside or out.
     visible = sorted(p.name for p in out.iterdir() if not p.name.startswith("."))
-    assert visible == ["index.html", "manifest.csv", "ok-first", "ok-last"]
+    assert visible == [
+        "04-cohort.ipynb",
+        "index.html",
+        "manifest.csv",
+        "ok-first",
+        "ok-last",
+        "overview.html",
+    ]
     assert sorted(p.name for p in folder.iterdir()) == sorted([f"cohort.{fmt}", "out"])
     for r in manifest:
         assert (

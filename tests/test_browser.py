@@ -194,9 +194,24 @@ def test_cohort_index_opens_clean_and_links_every_report(browser, example_report
     seen = visit(browser, example_reports / "index.html", screenshot=shot)
     assert seen.problems() == []
     targets = sorted(Path(link.removeprefix("file://")) for link in seen.links)
-    assert targets == sorted(example_reports / aid / "report.html" for aid in EXAMPLE_IDS)
+    assert targets == sorted(
+        [*(example_reports / aid / "report.html" for aid in EXAMPLE_IDS), example_reports / "overview.html"]
+    )
     assert all(t.is_file() for t in targets)
     assert png_size(shot)[0] >= 1200
+    keep(shot)
+
+
+@pytest.mark.slow
+def test_cohort_overview_opens_clean_with_its_figures(browser, example_reports, tmp_path):
+    shot = tmp_path / "overview.png"
+    seen = visit(browser, example_reports / "overview.html", screenshot=shot)
+    assert seen.problems() == []
+    assert len(seen.images) >= 3  # eligible programs, budgets, match chance
+    targets = {Path(link.removeprefix("file://")) for link in seen.links if "#" not in link}
+    assert example_reports / "index.html" in targets
+    assert any(t.name == "report.html" for t in targets)  # at-risk applicants link to their reports
+    assert all(t.is_file() for t in targets)
     keep(shot)
 
 

@@ -118,7 +118,8 @@ def assert_inert(html_text: str, *, links: re.Pattern) -> Page:
 
 
 REPORT_LINKS = re.compile(r"#[^\s\"<>]*|https://[^\s\"'<>]+")  # anchors, or a source to visit
-INDEX_LINKS = re.compile(r"[A-Za-z0-9_-]{1,64}/report\.html")
+INDEX_LINKS = re.compile(r"[A-Za-z0-9_-]{1,64}/report\.html|overview\.html")
+OVERVIEW_LINKS = re.compile(r"#[^\s\"<>]*|[A-Za-z0-9_-]{1,64}/report\.html|index\.html")
 
 # ----------------------------------------------------------------------------- user text in HTML
 
@@ -204,10 +205,19 @@ def test_index_shows_ids_and_rejected_values_as_text(evil_run):
     _, out = evil_run
     page = assert_inert((out / "index.html").read_text(encoding="utf-8"), links=INDEX_LINKS)
     hrefs = sorted(a["href"] for t, a in page.elements if t == "a")
-    assert hrefs == ["evil-1/report.html", "evil-2/report.html"]
+    assert hrefs == ["evil-1/report.html", "evil-2/report.html", "overview.html"]
     assert EVIL_BAD_VALUE in page.text  # the reason evil-3 failed, shown as typed
     for name in EVIL_NAMES.values():
         assert name not in page.text  # names stay in their own report only
+
+
+@pytest.mark.slow
+def test_overview_shows_ids_and_user_text_as_text(evil_run):
+    _, out = evil_run
+    page = assert_inert((out / "overview.html").read_text(encoding="utf-8"), links=OVERVIEW_LINKS)
+    assert EVIL_BAD_VALUE in page.text  # evil-3's reason, in the failed list
+    for name in EVIL_NAMES.values():
+        assert name not in page.text  # the overview names applicants by id only
 
 
 @pytest.mark.slow
@@ -249,11 +259,6 @@ def test_applicant_dir_refuses_a_symlink_leading_outside(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch.run_applicant calls applicant_dir before its try block: the refusal is a traceback "
-    "that stops the run instead of one failed applicant (owner: batch.py)",
-)
 def test_a_symlinked_report_folder_fails_that_applicant_only(tmp_path):
     out, outside = tmp_path / "out", tmp_path / "outside"
     out.mkdir()
@@ -462,14 +467,19 @@ def test_a_cohort_run_killed_midway_loses_nothing_on_rerun(tmp_path):
     res = awayplan(*args[1:])
     assert res.returncode == 0, res.stderr
     assert "Traceback" not in res.stderr
-    assert [p.name for p in _visible(out)] == sorted([*ids, "index.html", "manifest.csv"])
+    assert [p.name for p in _visible(out)] == sorted(
+        [*ids, "04-cohort.ipynb", "index.html", "manifest.csv", "overview.html"]
+    )
     for aid in ids:
         assert_complete(out / aid)
     manifest = list(csv.DictReader((out / "manifest.csv").open(encoding="utf-8")))
     assert sorted(r["applicant_id"] for r in manifest) == ids
     assert {r["status"] for r in manifest} == {"ok"}
     index = Page((out / "index.html").read_text(encoding="utf-8"))
-    assert sorted(a["href"] for t, a in index.elements if t == "a") == [f"{aid}/report.html" for aid in ids]
+    assert sorted(a["href"] for t, a in index.elements if t == "a") == [
+        *(f"{aid}/report.html" for aid in ids),
+        "overview.html",
+    ]
 
 
 # ----------------------------------------------------------------------------- determinism

@@ -8,7 +8,9 @@ problem, never a traceback.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import __version__
@@ -45,7 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--workers", type=int, default=None, help="parallel local processes for a cohort (default: cores)"
     )
-    rep.add_argument("--scheduler", default=None, help="address of a Dask distributed scheduler")
+    rep.add_argument(
+        "--scheduler",
+        default=None,
+        help="address of a Dask distributed scheduler (e.g. tcp://host:8786) for a cohort; workers need the same paths",
+    )
+    rep.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        help="seconds one applicant may take before it is stopped and recorded as failed (default 300)",
+    )
+    rep.add_argument(
+        "--force",
+        action="store_true",
+        help="rebuild every report, even those whose inputs have not changed since the last run",
+    )
     pdf = rep.add_mutually_exclusive_group()
     pdf.add_argument(
         "--pdf", dest="pdf", action="store_true", default=None, help="also print report.pdf (needs chromium)"
@@ -57,7 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # a polite kill stops the workers too
     try:
         args = build_parser().parse_args(argv)
         if args.command == "validate":
@@ -91,7 +114,7 @@ def _out_dir(arg: str | None) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from .batch import run_applicant, run_cohort
+    from .batch import DEFAULT_TIMEOUT, run_applicant, run_cohort
     from .cohort import load_cohort
     from .profile import load_profile
     from .programs import load_programs
@@ -101,6 +124,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise UsageError("give either one PROFILE.yaml or --cohort FILE")
     if args.workers is not None and args.workers < 1:
         raise UsageError("--workers must be at least 1")
+    if args.timeout is not None and not 0 < args.timeout < 1e7:  # also refuses nan and inf
+        raise UsageError("--timeout must be a positive number of seconds")
+    timeout = args.timeout or DEFAULT_TIMEOUT
     programs_path = _programs_path(args.programs)
     load_programs(programs_path)  # validate before writing anything
     out = _out_dir(args.out)
@@ -111,7 +137,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.profile:
         profile = load_profile(resolve(args.profile))
         out.mkdir(parents=True, exist_ok=True)
-        result = run_applicant(profile, programs_path.resolve(), out.resolve(), pdf=pdf)
+        result = run_applicant(profile, programs_path.resolve(), out.resolve(), pdf=pdf, timeout=timeout)
         if result.status != "ok":
             print(f"awayplan: {profile.applicant_id} failed: {result.error}", file=sys.stderr)
             return EXIT_FAILED
@@ -121,24 +147,29 @@ def cmd_report(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     entries = load_cohort(resolve(args.cohort))
-    bad = [e for e in entries if not e.ok]
-    for e in bad:
+    for e in entries:
         for problem in e.problems:
             print(f"awayplan: warning: {problem} (applicant skipped)", file=sys.stderr)
-    total = len(entries)
-
-    def progress(result) -> None:
-        progress.done += 1
-        print(
-            f"[{progress.done}/{total}] {result.applicant_id}: {result.status} ({result.seconds:.1f} s)",
-            file=sys.stderr,
-        )
-
-    progress.done = 0
-    results = run_cohort(entries, programs_path.resolve(), out.resolve(), pdf=pdf, progress=progress)
-    ok = sum(r.status == "ok" for r in results)
-    print(f"{ok} of {len(results)} reports complete in {display_path(out)} (index.html, manifest.csv)")
-    return EXIT_OK if ok == len(results) else EXIT_FAILED
+    run = run_cohort(
+        entries,
+        programs_path.resolve(),
+        out.resolve(),
+        pdf=pdf,
+        workers=args.workers,
+        scheduler=args.scheduler,
+        timeout=timeout,
+        force=args.force,
+        progress=True,
+    )
+    ok = sum(r.status == "ok" for r in run.results)
+    unchanged = sum(r.skipped for r in run.results)
+    if run.overview_error:
+        print(f"awayplan: the advisor's overview failed: {run.overview_error}", file=sys.stderr)
+    kept = f"; {unchanged} unchanged since the last run, kept" if unchanged else ""
+    print(
+        f"{ok} of {len(run.results)} reports complete in {display_path(out)} (index.html, overview.html, manifest.csv){kept}"
+    )
+    return EXIT_OK if run.ok else EXIT_FAILED
 
 
 def cmd_validate(files: list[str]) -> int:

@@ -1,0 +1,331 @@
+"""Benchmark: the kit's cohort runner against the plain way of running the notebooks.
+
+Builds a synthetic cohort (fixed seed, fictional applicants) and prints, in one run:
+  - the plain approach's throughput: for each applicant of a small sample, the papermill
+    command line on each analysis notebook, then `jupyter nbconvert --to html` on each,
+    one after another;
+  - the kit's throughput: `awayplan report --cohort` on the whole synthetic cohort;
+  - their ratio, whether both produced the same report content, and the kit's peak
+    memory (all its processes together, sampled with psutil);
+  - with --scale: the kit's time for 100 and for 1,000 applicants, and their ratio.
+
+    python scripts/bench.py [--n 40] [--plain 5] [--workers N] [--scale] [--keep DIR]
+
+Speed is measured here, never asserted in tests. Nothing it writes enters git (a
+temporary folder unless --keep is given).
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import csv
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import psutil
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+PROGRAMS = ROOT / "data" / "programs.csv"
+NOTEBOOKS = ("01-tiering", "02-budget", "03-timing")
+SEED = 20261125
+
+FIELDS = [
+    "applicant_id", "visa_needed", "school_status", "step1", "step2_ck", "step3", "budget_usd",
+    "application_cycle", "current_us_status", "graduation_year", "school_accreditation",
+    "ecfmg_certified", "us_clinical_months", "us_radiology_letters", "home_radiology_program",
+    "research_items", "interests", "preferred_states", "ties_states", "max_rotations", "plan_date",
+]  # fmt: skip
+INTERESTS = ["neuro", "msk", "ir", "body", "breast", "peds", "chest", "academic", "research", "community"]
+
+
+def synthetic_cohort(n: int, seed: int = SEED) -> list[dict]:
+    """n fictional applicants whose mix exercises the rules (visa, status, exams, budgets)."""
+    rng = np.random.default_rng(seed)
+    with PROGRAMS.open(encoding="utf-8") as fh:
+        states = sorted({row["state"] for row in csv.DictReader(fh)})
+    rows = []
+    for i in range(n):
+        graduate = rng.random() < 0.3
+        step1 = rng.choice(["pass", "not_taken", "fail"], p=[0.88, 0.1, 0.02])
+        step2 = "" if step1 != "pass" or rng.random() < 0.15 else int(np.clip(rng.normal(246, 11), 200, 280))
+        rows.append(
+            {
+                "applicant_id": f"syn-{i + 1:05d}",
+                "visa_needed": rng.choice(["j1", "h1b", "j1_or_h1b", "none"], p=[0.5, 0.1, 0.3, 0.1]),
+                "school_status": "graduate" if graduate else "student",
+                "step1": step1,
+                "step2_ck": step2,
+                "step3": "pass" if rng.random() < 0.15 else "not_taken",
+                "budget_usd": int(rng.choice([0, 500, 1500, 3000, 5000, 7000, 9000, 12000, 18000, 25000])),
+                "application_cycle": 2027,
+                "current_us_status": rng.choice(["none", "b1b2", "f1"], p=[0.8, 0.15, 0.05]),
+                "graduation_year": int(rng.integers(2018, 2026)) if graduate else "",
+                "school_accreditation": rng.choice(["other", "lcme"], p=[0.95, 0.05]),
+                "ecfmg_certified": "true" if graduate and rng.random() < 0.6 else "false",
+                "us_clinical_months": int(rng.integers(0, 7)),
+                "us_radiology_letters": int(rng.integers(0, 3)),
+                "home_radiology_program": "true" if rng.random() < 0.6 else "false",
+                "research_items": int(rng.integers(0, 12)),
+                "interests": ";".join(rng.choice(INTERESTS, size=int(rng.integers(0, 3)), replace=False)),
+                "preferred_states": ";".join(rng.choice(states, size=int(rng.integers(0, 3)), replace=False)),
+                "ties_states": ";".join(rng.choice(states, size=int(rng.integers(0, 2)), replace=False)),
+                "max_rotations": "" if rng.random() < 0.8 else int(rng.integers(1, 4)),
+                "plan_date": dt.date(2026, 12, 1).isoformat(),
+            }
+        )
+    return rows
+
+
+def write_cohort(rows: list[dict], path: Path) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def profile_yaml(row: dict) -> str:
+    """The same applicant as a YAML profile, for the plain approach."""
+    data = {}
+    for key, value in row.items():
+        if value == "" or value is None:
+            continue
+        if key in ("interests", "preferred_states", "ties_states"):
+            data[key] = [x for x in str(value).split(";") if x]
+        elif key in ("ecfmg_certified", "home_radiology_program"):
+            data[key] = value == "true"
+        else:
+            data[key] = value.item() if hasattr(value, "item") else value
+    return yaml.safe_dump(data, sort_keys=False)
+
+
+class PeakMemory:
+    """Samples the resident memory of a process and all its descendants (RSS and PSS sums)."""
+
+    def __init__(self, pid: int, every: float = 0.25):
+        self.root = psutil.Process(pid)
+        self.every = every
+        self.peak_rss = self.peak_pss = 0
+        self.peak_procs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> PeakMemory:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                procs = [self.root, *self.root.children(recursive=True)]
+            except psutil.Error:
+                break
+            rss = pss = 0
+            for p in procs:
+                try:
+                    info = p.memory_full_info()
+                except psutil.Error:
+                    continue
+                rss += info.rss
+                pss += getattr(info, "pss", info.rss)
+            self.peak_rss = max(self.peak_rss, rss)
+            self.peak_pss = max(self.peak_pss, pss)
+            self.peak_procs = max(self.peak_procs, len(procs))
+            self._stop.wait(self.every)
+
+
+def run_plain(rows: list[dict], work: Path) -> float:
+    """papermill CLI, then nbconvert CLI, per notebook per applicant, one after another."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    start = time.perf_counter()
+    for row in rows:
+        folder = work / row["applicant_id"]
+        folder.mkdir(parents=True)
+        profile = folder / "profile.yaml"
+        profile.write_text(profile_yaml(row), encoding="utf-8")
+        for name in NOTEBOOKS:
+            cmd = [
+                str(BIN / "papermill"),
+                str(ROOT / "notebooks" / f"{name}.ipynb"),
+                str(folder / f"{name}.ipynb"),
+                "-p",
+                "profile_path",
+                str(profile),
+                "-p",
+                "programs_path",
+                str(PROGRAMS),
+                "--no-progress-bar",
+                "--cwd",
+                str(ROOT),
+            ]
+            if name == "03-timing":
+                cmd += ["-p", "out_dir", str(folder)]
+            subprocess.run(cmd, check=True, capture_output=True, env=env)
+        for name in NOTEBOOKS:
+            subprocess.run(
+                [
+                    str(BIN / "jupyter"),
+                    "nbconvert",
+                    "--to",
+                    "html",
+                    "--no-input",
+                    str(folder / f"{name}.ipynb"),
+                ],
+                check=True,
+                capture_output=True,
+                env=env,
+            )
+    return time.perf_counter() - start
+
+
+def run_kit(cohort: Path, out: Path, workers: int | None) -> tuple[float, PeakMemory, str]:
+    """`awayplan report --cohort` as a user runs it; returns seconds, memory and its last line."""
+    cmd = [str(BIN / "awayplan"), "report", "--cohort", str(cohort), "--out", str(out), "--no-pdf"]
+    if workers:
+        cmd += ["--workers", str(workers)]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    with PeakMemory(proc.pid) as mem:
+        stdout, stderr = proc.communicate()
+    seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"bench: awayplan failed ({proc.returncode}):\n{stderr[-2000:]}")
+    return seconds, mem, stdout.strip().splitlines()[-1]
+
+
+def _outputs(nb: dict) -> list:
+    """What a notebook shows: every code cell's outputs, minus the parameter cells."""
+    shown = []
+    for cell in nb["cells"]:
+        tags = set(cell.get("metadata", {}).get("tags", []))
+        if cell["cell_type"] != "code" or tags & {"parameters", "injected-parameters"}:
+            continue
+        for o in cell.get("outputs", []):
+            data = o.get("data", {})
+            shown.append(
+                (
+                    o.get("output_type"),
+                    o.get("name"),
+                    "".join(o.get("text", "")),
+                    {k: "".join(v) if isinstance(v, list) else v for k, v in sorted(data.items())},
+                )
+            )
+    return shown
+
+
+def same_content(plain: Path, kit: Path, ids: list[str]) -> tuple[bool, str]:
+    """Plain and kit runs agree: identical summary.json and identical notebook outputs."""
+    diffs = []
+    for aid in ids:
+        a, b = plain / aid / "summary.json", kit / aid / "summary.json"
+        if a.read_bytes() != b.read_bytes():
+            diffs.append(f"{aid}/summary.json")
+        for name in NOTEBOOKS:
+            pa = json.loads((plain / aid / f"{name}.ipynb").read_text(encoding="utf-8"))
+            pb = json.loads((kit / aid / f"{name}.ipynb").read_text(encoding="utf-8"))
+            if _outputs(pa) != _outputs(pb):
+                diffs.append(f"{aid}/{name}.ipynb")
+            if not (plain / aid / f"{name}.html").stat().st_size:
+                diffs.append(f"{aid}/{name}.html (empty)")
+    images = sum(
+        1
+        for aid in ids
+        for name in NOTEBOOKS
+        for o in _outputs(json.loads((kit / aid / f"{name}.ipynb").read_text(encoding="utf-8")))
+        if "image/png" in o[3] and base64.b64decode(o[3]["image/png"])
+    )
+    if diffs:
+        return False, "differs: " + ", ".join(diffs[:6])
+    return (
+        True,
+        f"{len(ids)} applicants: summary.json identical, outputs of {3 * len(ids)} notebooks identical ({images} figures)",
+    )
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
+def mb(n: int) -> str:
+    return f"{n / 2**20:,.0f} MB"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=40, help="applicants for the kit's run (default 40)")
+    ap.add_argument("--plain", type=int, default=5, help="applicants for the plain approach (default 5)")
+    ap.add_argument("--workers", type=int, default=None, help="kit workers (default: cores)")
+    ap.add_argument("--scale", action="store_true", help="also time N=100 and N=1,000")
+    ap.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
+    args = ap.parse_args(argv)
+    if args.plain > args.n:
+        ap.error("--plain must not exceed --n")
+
+    work = args.keep or Path(tempfile.mkdtemp(prefix="awayplan-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    cores = len(os.sched_getaffinity(0))
+    print(f"awayplan benchmark: {cores} cores, seed {SEED}, program table {digest(PROGRAMS)}, in {work}")
+    try:
+        rows = synthetic_cohort(max(args.n, 1000 if args.scale else 0))
+        cohort = write_cohort(rows[: args.n], work / f"cohort-{args.n}.csv")
+
+        plain_s = run_plain(rows[: args.plain], work / "plain")
+        plain_rate = args.plain / plain_s
+        print(
+            f"plain approach (papermill CLI, then nbconvert CLI, per notebook per applicant), "
+            f"{args.plain} applicants: {plain_s:.1f} s -> {plain_rate:.3f} applicants/s"
+        )
+        kit_s, mem, line = run_kit(cohort, work / "kit", args.workers)
+        kit_rate = args.n / kit_s
+        print(
+            f"kit (awayplan report --cohort), {args.n} applicants: {kit_s:.1f} s -> {kit_rate:.3f} applicants/s"
+        )
+        print(f"  {line}")
+        print(f"speed-up, kit / plain: {kit_rate / plain_rate:.1f}x")
+        same, detail = same_content(
+            work / "plain", work / "kit", [r["applicant_id"] for r in rows[: args.plain]]
+        )
+        print(f"same report content: {'yes' if same else 'NO'} ({detail})")
+        print(
+            f"kit peak memory, all processes together: {mb(mem.peak_rss)} RSS "
+            f"({mb(mem.peak_pss)} PSS, shared pages counted once), {mem.peak_procs} processes at most"
+        )
+        if args.scale:
+            times = {}
+            for n in (100, 1000):
+                c = write_cohort(rows[:n], work / f"cohort-{n}.csv")
+                secs, m, line = run_kit(c, work / f"kit-{n}", args.workers)
+                times[n] = secs
+                print(
+                    f"N={n}: {secs:.1f} s ({n / secs:.3f} applicants/s), peak memory {mb(m.peak_rss)} RSS "
+                    f"/ {mb(m.peak_pss)} PSS; {line}"
+                )
+                if args.keep is None:
+                    shutil.rmtree(work / f"kit-{n}", ignore_errors=True)
+            print(f"time(1000) / time(100): {times[1000] / times[100]:.2f}")
+        return 0 if same else 1
+    finally:
+        if args.keep is None:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,437 @@
+"""The advisor's overview of a cohort (notebooks/04-cohort.ipynb): who is eligible where,
+budgets against plan cost, who is at risk, and the questions to send programs.
+
+It reads a cohort run's folder (manifest.csv and each applicant's summary.json) one file
+at a time, keeping a few figures per applicant, so a cohort of thousands fits in memory.
+Without a folder it analyses a cohort in this process (the bundled example by default), so
+the notebook runs as it is in JupyterLab and under nbval. Applicants appear by id only:
+names never reach this page.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from IPython.display import HTML
+from matplotlib.figure import Figure
+
+from . import __version__
+from .config import resolve
+from .outputs import write_atomic
+from .plots import INK, RC, STATUS_STYLE, enable_display
+
+# Warnings that put an application itself at risk (see docs/advising-rules.md).
+RISK_RULES = {
+    "R-A2": "visa: programs closed until a visa condition is met",
+    "R-C4": "Step 2 CK below programs' minimums",
+    "R-W5": "exam results not in time",
+}
+LOW_CHANCE = 0.30
+
+
+@dataclass
+class Cohort:
+    """What the overview knows about each applicant (ids, counts and money; never names)."""
+
+    applicants: pd.DataFrame  # one row per applicant with a report
+    failed: pd.DataFrame  # applicant_id, error
+    questions: Counter = field(default_factory=Counter)  # (program_id, question) -> applicants
+    program_names: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+    linked: bool = False  # reports sit next to the overview page
+
+
+COLUMNS = [
+    "applicant_id",
+    "eligible",
+    "unknown",
+    "excluded",
+    "rotations",
+    "plan_cost_usd",
+    "budget_usd",
+    "chance_with_plan",
+    "chance_without",
+    "alternatives",
+    "risk_rules",
+    "risk_messages",
+]
+
+
+def record(summary: dict) -> tuple[dict, list[tuple[str, str]]]:
+    """The overview's figures for one summary.json, and its (program_id, question) pairs."""
+    status = Counter(p["status"] for p in summary["programs"])
+    mp = summary.get("match_probability", {})
+    risky = [w for w in summary["warnings"] if w["rule"] in RISK_RULES]
+    row = {
+        "applicant_id": summary["applicant_id"],
+        "eligible": status.get("eligible", 0),
+        "unknown": status.get("unknown", 0),
+        "excluded": status.get("excluded", 0),
+        "rotations": len(summary["rotations"]),
+        "plan_cost_usd": float(summary["total_cost_usd"]),
+        "budget_usd": float(summary["budget_usd"]),
+        "chance_with_plan": mp.get("with_plan", {}).get("match_probability", np.nan),
+        "chance_without": mp.get("without_rotations", {}).get("match_probability", np.nan),
+        "alternatives": ", ".join(summary.get("alternatives", [])),
+        "risk_rules": sorted({w["rule"] for w in risky}),
+        "risk_messages": [f"{w['rule']}: {w['message']}" for w in risky],
+    }
+    pairs = sorted({(p["program_id"], q) for p in summary["programs"] for q in p.get("questions", [])})
+    return row, pairs
+
+
+def _frame(rows: list[dict]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=COLUMNS)
+    for col in ("eligible", "unknown", "excluded", "rotations"):
+        frame[col] = frame[col].astype("int64")
+    for col in ("plan_cost_usd", "budget_usd", "chance_with_plan", "chance_without"):
+        frame[col] = frame[col].astype("float64")
+    return frame
+
+
+def _program_names(programs_path: str | Path | None) -> dict[str, str]:
+    if not programs_path:
+        return {}
+    from .programs import load_programs
+
+    table = load_programs(resolve(programs_path))
+    return dict(zip(table["program_id"].astype(str), table["name"].astype(str), strict=True))
+
+
+def from_reports(reports_dir: str | Path, programs_path: str | Path | None = None) -> Cohort:
+    """Read a cohort run's folder: manifest.csv (when present) and every ok summary.json."""
+    base = resolve(reports_dir)
+    manifest = base / "manifest.csv"
+    if manifest.exists():
+        with manifest.open(encoding="utf-8", newline="") as fh:
+            entries = [(r["applicant_id"], r["status"], r["error"]) for r in csv.DictReader(fh)]
+    else:
+        entries = [(p.parent.name, "ok", "") for p in sorted(base.glob("*/summary.json"))]
+    rows, failed, questions = [], [], Counter()
+    for aid, status, error in entries:
+        path = base / aid / "summary.json"
+        if status != "ok" or not path.is_file():
+            failed.append({"applicant_id": aid, "error": error or "no summary.json"})
+            continue
+        row, pairs = record(json.loads(path.read_bytes()))
+        rows.append(row)
+        questions.update(pairs)
+    return Cohort(
+        _frame(rows),
+        pd.DataFrame(failed, columns=["applicant_id", "error"]),
+        questions,
+        _program_names(programs_path),
+        source=str(reports_dir),
+        linked=True,
+    )
+
+
+def from_profiles(cohort_path: str | Path, programs_path: str | Path) -> Cohort:
+    """Analyse a cohort here (no reports needed): used when no reports folder is given."""
+    from .analysis import analyse
+    from .cohort import load_cohort
+    from .programs import load_programs
+    from .summary import build_summary
+
+    programs = load_programs(resolve(programs_path))
+    rows, failed, questions = [], [], Counter()
+    for entry in load_cohort(resolve(cohort_path)):
+        if not entry.ok:
+            failed.append({"applicant_id": entry.key, "error": "; ".join(str(p) for p in entry.problems)})
+            continue
+        row, pairs = record(build_summary(analyse(entry.profile, programs)))
+        rows.append(row)
+        questions.update(pairs)
+    names = dict(zip(programs["program_id"].astype(str), programs["name"].astype(str), strict=True))
+    return Cohort(
+        _frame(rows),
+        pd.DataFrame(failed, columns=["applicant_id", "error"]),
+        questions,
+        names,
+        source=str(cohort_path),
+    )
+
+
+def load(reports_dir: str | Path | None, cohort_path: str | Path, programs_path: str | Path) -> Cohort:
+    """The notebook's first call: a cohort run's folder if given, else analyse `cohort_path`."""
+    enable_display()
+    if reports_dir:
+        return from_reports(reports_dir, programs_path)
+    return from_profiles(cohort_path, programs_path)
+
+
+# --------------------------------------------------------------------------------------
+# What the notebook shows
+
+
+def at_risk(c: Cohort, low_chance: float = LOW_CHANCE) -> pd.DataFrame:
+    """Applicants needing attention, with every reason (ids only), most reasons first."""
+    rows = []
+    for r in c.applicants.itertuples(index=False):
+        reasons = []
+        if r.rotations == 0:
+            alt = f" (alternatives: {r.alternatives})" if r.alternatives else ""
+            reasons.append(f"no away rotation possible{alt}")
+        if r.chance_with_plan == r.chance_with_plan and r.chance_with_plan < low_chance:
+            reasons.append(f"low match chance: {100 * r.chance_with_plan:.0f}% with the plan")
+        if r.eligible == 0:
+            reasons.append("no eligible program")
+        reasons += list(r.risk_messages)
+        if reasons:
+            rows.append({"applicant_id": r.applicant_id, "reasons": len(reasons), "why": reasons})
+    frame = pd.DataFrame(rows, columns=["applicant_id", "reasons", "why"])
+    return frame.sort_values(["reasons", "applicant_id"], ascending=[False, True], kind="stable")
+
+
+def risk_counts(c: Cohort, low_chance: float = LOW_CHANCE) -> pd.DataFrame:
+    """How many applicants each risk affects."""
+    a = c.applicants
+    rows = [
+        ("no away rotation possible", int((a["rotations"] == 0).sum())),
+        (
+            f"match chance with the plan below {100 * low_chance:.0f}%",
+            int((a["chance_with_plan"] < low_chance).sum()),
+        ),
+        ("no eligible program", int((a["eligible"] == 0).sum())),
+    ]
+    for rule, meaning in RISK_RULES.items():
+        rows.append(
+            (f"{rule} warning ({meaning})", int(a["risk_rules"].map(lambda rs, r=rule: r in rs).sum()))
+        )
+    rows.append(("report failed", len(c.failed)))
+    return pd.DataFrame(rows, columns=["risk", "applicants"])
+
+
+def common_questions(c: Cohort, top: int = 15) -> pd.DataFrame:
+    """The questions most applicants need answered: one email to the program answers them all."""
+    rows = [
+        {
+            "program_id": pid,
+            "program": c.program_names.get(pid, ""),
+            "question": q,
+            "applicants": n,
+        }
+        for (pid, q), n in sorted(c.questions.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
+    ]
+    return pd.DataFrame(rows, columns=["program_id", "program", "question", "applicants"])
+
+
+def budget_table(c: Cohort) -> pd.DataFrame:
+    """Budgets and plan costs by number of planned rotations."""
+    a = c.applicants
+    if a.empty:
+        return pd.DataFrame(
+            columns=["rotations", "applicants", "median budget", "median plan cost", "median left"]
+        )
+    g = a.assign(left=a["budget_usd"] - a["plan_cost_usd"]).groupby("rotations", sort=True)
+    out = pd.DataFrame(
+        {
+            "applicants": g.size(),
+            "median budget": g["budget_usd"].median().map("${:,.0f}".format),
+            "median plan cost": g["plan_cost_usd"].median().map("${:,.0f}".format),
+            "median left": g["left"].median().map("${:,.0f}".format),
+        }
+    )
+    return out.reset_index()
+
+
+def eligible_table(c: Cohort) -> pd.DataFrame:
+    """Eligible and unknown program counts across the cohort."""
+    a = c.applicants
+    rows = []
+    for col, label in (("eligible", "eligible"), ("unknown", "unknown — confirm with the program")):
+        s = a[col]
+        rows.append(
+            {
+                "programs": label,
+                "fewest": int(s.min()) if len(s) else None,
+                "median": float(s.median()) if len(s) else None,
+                "most": int(s.max()) if len(s) else None,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def headline(c: Cohort, low_chance: float = LOW_CHANCE) -> HTML:
+    """The cohort in three lines."""
+    a = c.applicants
+    n, nf = len(a), len(c.failed)
+    risky = len(at_risk(c, low_chance))
+    spend = a["plan_cost_usd"].sum()
+    lines = [
+        f"<strong>{n} applicant(s) with a plan</strong>"
+        + (f", {nf} without a report (listed at the end)" if nf else "")
+        + f"; source: {html.escape(Path(c.source).name or c.source)}.",
+        f"Median {a['eligible'].median() if n else 0:.0f} eligible programs per applicant; "
+        f"{int((a['rotations'] > 0).sum())} applicant(s) have at least one away rotation planned, "
+        f"for ${spend:,.0f} in total.",
+        f"{risky} applicant(s) need attention (see <em>Applicants at risk</em>).",
+    ]
+    return HTML("<div class='headline'>" + "<br>".join(lines) + "</div>")
+
+
+class LinkedTable:
+    """A table whose applicant ids link to their reports; every cell is HTML-escaped."""
+
+    def __init__(self, frame: pd.DataFrame, linked: bool):
+        self.frame = frame
+        self.linked = linked
+
+    def _cell(self, col: str, value) -> str:
+        if isinstance(value, list):
+            return "<br>".join(html.escape(str(v)) for v in value)
+        text = html.escape("" if value is None else str(value))
+        if col == "applicant_id" and self.linked:
+            return f"<a href='{html.escape(str(value), quote=True)}/report.html'>{text}</a>"
+        return text
+
+    def _repr_html_(self) -> str:
+        if self.frame.empty:
+            return "<p><em>(none)</em></p>"
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.frame.columns)
+        body = "".join(
+            "<tr>"
+            + "".join(f"<td>{self._cell(c, v)}</td>" for c, v in zip(self.frame.columns, row, strict=True))
+            + "</tr>"
+            for row in self.frame.itertuples(index=False)
+        )
+        return f"<table class='awayplan'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    def __repr__(self) -> str:
+        return "(none)" if self.frame.empty else self.frame.to_string(index=False, max_colwidth=80)
+
+    def __len__(self) -> int:
+        return len(self.frame)
+
+
+def table(frame: pd.DataFrame, c: Cohort | None = None) -> LinkedTable:
+    """Show a frame; applicant ids become links when the reports sit next to this page."""
+    return LinkedTable(frame, bool(c and c.linked))
+
+
+# --------------------------------------------------------------------------------------
+# Figures (matplotlib Figure objects in the kit's style; see plots.py)
+
+
+def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Figure, object]:
+    fig = Figure(figsize=(width, height), layout="constrained")
+    return fig, fig.add_subplot()
+
+
+def eligible_histogram(c: Cohort) -> Figure:
+    """How many programs each applicant can apply to (eligible) or must ask (unknown)."""
+    with mpl.rc_context(RC):
+        fig, ax = _figure()
+        a = c.applicants
+        top = int(max(1, a["eligible"].max() if len(a) else 1, a["unknown"].max() if len(a) else 1))
+        bins = np.linspace(0, top + 1, min(30, top + 2))
+        for col, label in (("eligible", "eligible"), ("unknown", "unknown")):
+            style = STATUS_STYLE[col]
+            ax.hist(
+                a[col],
+                bins=bins,
+                color=style["color"],
+                hatch=style["hatch"],
+                edgecolor=INK,
+                linewidth=0.6,
+                alpha=0.85,
+                label=label,
+            )
+        ax.set_xlabel("programs per applicant (count)")
+        ax.set_ylabel("applicants (count)")
+        ax.set_title("Eligible and unknown programs per applicant")
+        ax.legend(loc="upper right", fontsize=8)
+    return fig
+
+
+def budget_scatter(c: Cohort) -> Figure:
+    """Each applicant's budget against the cost of the planned rotations."""
+    with mpl.rc_context(RC):
+        fig, ax = _figure(8, 4.2)
+        a = c.applicants
+        marks = (
+            (a["rotations"] == 0, "s", "#c7d8ee", "no rotation planned"),
+            (a["rotations"] == 1, "o", "#5f8dc9", "1 rotation"),
+            (a["rotations"] >= 2, "^", "#1b3a6b", "2 or more rotations"),
+        )
+        for mask, marker, colour, label in marks:
+            sub = a.loc[mask]
+            ax.scatter(
+                sub["budget_usd"],
+                sub["plan_cost_usd"],
+                marker=marker,
+                s=28,
+                color=colour,
+                edgecolor=INK,
+                linewidth=0.5,
+                label=f"{label} ({len(sub)})",
+            )
+        top = float(max(1.0, a["budget_usd"].max() if len(a) else 1.0))
+        ax.plot([0, top], [0, top], color=INK, linestyle=":", linewidth=1, label="plan cost = budget")
+        ax.set_xlim(0, top * 1.05)
+        ax.set_ylim(0, top * 1.05)
+        ax.set_xlabel("budget (USD)")
+        ax.set_ylabel("plan cost (USD)")
+        ax.set_title("Budget against the cost of the plan")
+        ax.legend(loc="upper left", fontsize=8)
+    return fig
+
+
+def chance_histogram(c: Cohort, low_chance: float = LOW_CHANCE) -> Figure:
+    """Match chance with the plan across the cohort, with the at-risk line."""
+    with mpl.rc_context(RC):
+        fig, ax = _figure(8, 3.4)
+        a = c.applicants
+        ax.hist(
+            100 * a["chance_with_plan"].dropna(),
+            bins=np.arange(0, 101, 5),
+            color="#5f8dc9",
+            hatch="//",
+            edgecolor=INK,
+            linewidth=0.6,
+        )
+        ax.axvline(100 * low_chance, color="#7f2704", linestyle="--", linewidth=1.2)
+        ax.text(100 * low_chance, ax.get_ylim()[1], " at-risk line", fontsize=8, va="top", color="#7f2704")
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("match chance with the plan (%)")
+        ax.set_ylabel("applicants (count)")
+        ax.set_title("Match chance across the cohort")
+    return fig
+
+
+# --------------------------------------------------------------------------------------
+# overview.html
+
+
+def write_overview_html(path: Path, nb) -> Path:
+    """The executed 04-cohort notebook as a self-contained page, no code, linking back to the index."""
+    from .report import CSP, notebook_body
+
+    css = resources.files("helpers").joinpath("templates/report.css").read_text(encoding="utf-8")
+    page = "\n".join(
+        [
+            "<!DOCTYPE html>",
+            "<html lang='en'><head><meta charset='utf-8'>",
+            f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>",
+            "<title>awayplan: the advisor's overview</title>",
+            f"<style>{css}</style></head><body>",
+            "<header class='report'><h1>The advisor's overview</h1>",
+            f"<p>awayplan {__version__}. <a href='index.html'>Every applicant's report</a>.</p></header>",
+            "<section class='analysis' id='overview'>",
+            notebook_body(nb),
+            "</section>",
+            "<footer>Applicants appear by id only. Figures come from each applicant's summary.json; see the reports for the reasons and sources.</footer>",
+            "</body></html>",
+        ]
+    )
+    return write_atomic(path, page)

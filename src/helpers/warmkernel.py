@@ -1,0 +1,509 @@
+"""Warm kernels: one pre-imported process forks a fresh IPython kernel for every applicant.
+
+A new Python kernel spends about two seconds starting and importing pandas, matplotlib and
+the kit before the first cell runs. Here a "zygote" process does that work once; each
+applicant then gets a kernel forked from it (a few milliseconds) that is killed when the
+applicant is done. Every applicant still runs in its own process, so nothing one
+applicant's notebooks leave in memory can reach another's report.
+
+The zygote imports modules and loads shared data only (facts, assumptions, the odds
+calibration); it never sees an applicant. Kernels are started through jupyter_client's
+provisioner interface, so papermill and nbclient drive them like any other kernel.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import uuid
+from pathlib import Path
+from queue import Empty
+from typing import Any
+
+import psutil
+from jupyter_client import KernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.provisioning import LocalProvisioner
+from jupyter_core.utils import run_sync
+
+READY_TIMEOUT = 180.0  # seconds for the zygote's imports on a busy machine
+FORK_TIMEOUT = 30.0
+KERNEL_READY_TIMEOUT = 60.0
+KERNEL_ARGS = ["--HistoryManager.enabled=False"]
+# One thread per numerical library: the kit runs one kernel per core, not one per thread.
+THREAD_LIMITS = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
+TMP_PREFIX = "awayplan-kernels-"
+OWNER_FILE = "owner"  # "pid create_time" of the worker that owns a kernel folder
+
+
+class KernelStartError(RuntimeError):
+    """The zygote or a forked kernel did not come up."""
+
+
+# --------------------------------------------------------------------------------------
+# The zygote process (`python -m helpers.warmkernel`)
+
+
+def warm_up() -> None:
+    """Import what the analysis notebooks import and load the shared data caches."""
+    os.environ.setdefault("MPLBACKEND", INLINE_BACKEND)  # as ipykernel would set it
+    import ipykernel.ipkernel  # noqa: F401
+    import ipykernel.kernelapp  # noqa: F401
+    import ipykernel.zmqshell  # noqa: F401
+    import matplotlib_inline.backend_inline  # noqa: F401
+    from matplotlib.figure import Figure
+
+    from . import notebook, plots, views  # noqa: F401
+
+    plots.png_bytes(Figure(figsize=(1, 1)))  # loads fonts and the PNG writer
+    with contextlib.suppress(ImportError):
+        import ipykernel.debugger  # noqa: F401  (imports debugpy, which the kernel starts)
+    # Shared, applicant-free data; each is cached by its own module.
+    with contextlib.suppress(Exception):
+        from .assumptions import load_assumptions
+        from .facts import load_facts
+        from .odds import calibrate
+
+        load_facts()
+        load_assumptions()
+        calibrate()
+
+
+def _become_kernel(argv: list[str], cwd: str, log: str) -> None:
+    """In a fresh fork: detach, redirect output to the log, run an IPython kernel, exit."""
+    code = 1
+    try:
+        os.setsid()  # its own process group, so killing the kernel kills what it started
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        null = os.open(os.devnull, os.O_RDONLY)
+        out = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.dup2(null, 0)
+        os.dup2(out, 1)
+        os.dup2(out, 2)
+        os.close(null)
+        os.close(out)
+        os.chdir(cwd)
+        os.environ["JPY_PARENT_PID"] = str(os.getppid())  # the kernel exits if the zygote dies
+        sys.argv = ["ipykernel_launcher", *argv]
+        from ipykernel.kernelapp import IPKernelApp
+
+        IPKernelApp.launch_instance(argv=argv)
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
+
+
+def serve(workdir: Path | None = None) -> None:
+    """Zygote main loop: one JSON request per line on stdin, one JSON reply per line.
+
+    When stdin closes the zygote kills its kernels. Without a "bye" first, the worker was
+    killed: the zygote then also removes the worker's kernel folder, so that even a killed
+    run leaves nothing behind.
+    """
+    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
+    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.dup2(2, 1)  # a stray print during imports must not corrupt the protocol
+    os.close(null)
+    try:
+        warm_up()
+    except BaseException as exc:
+        replies.write(json.dumps({"error": f"{exc.__class__.__name__}: {exc}"}) + "\n")
+        replies.flush()
+        raise SystemExit(1) from exc
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped as they exit
+    replies.write(json.dumps({"ready": os.getpid()}) + "\n")
+    replies.flush()
+    children: list[psutil.Process] = []
+    orphaned = True
+    for line in requests:
+        req = json.loads(line)
+        if req.get("bye"):
+            orphaned = False
+            break
+        pid = os.fork()
+        if pid == 0:
+            requests.close()
+            replies.close()
+            _become_kernel(req["argv"], req["cwd"], req["log"])
+        with contextlib.suppress(psutil.Error):
+            children.append(psutil.Process(pid))
+        children = [c for c in children if c.is_running()]
+        replies.write(json.dumps({"pid": pid}) + "\n")
+        replies.flush()
+    for child in children:  # the worker has gone: take its kernels along
+        with contextlib.suppress(psutil.Error):
+            child.kill()
+    if orphaned and workdir is not None:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------
+# The worker's side
+
+
+class Zygote:
+    """A running zygote process and the pipe to ask it for kernels."""
+
+    def __init__(self, log: Path):
+        env = {**os.environ, **THREAD_LIMITS, "PYTHONUNBUFFERED": "1"}
+        env.pop("MPLBACKEND", None)
+        self.log = log
+        self._log_file = log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "helpers.warmkernel", str(log.parent)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log_file,
+            env=env,
+            start_new_session=True,  # a Ctrl-C reaches the worker, which then closes us
+        )
+        self._buffer = b""
+        reply = self._read(READY_TIMEOUT)
+        if "ready" not in reply:
+            self.close()
+            raise KernelStartError(f"warm kernel process failed: {reply.get('error', reply)}")
+
+    @property
+    def pid(self) -> int:
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def _read(self, timeout: float) -> dict:
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise KernelStartError(f"warm kernel process did not answer within {timeout:.0f} s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise KernelStartError(f"warm kernel process exited ({self._tail()})")
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def _tail(self) -> str:
+        with contextlib.suppress(OSError):
+            lines = [x for x in self.log.read_text(errors="replace").splitlines() if x.strip()]
+            if lines:
+                return lines[-1][:300]
+        return "no message"
+
+    def fork(self, argv: list[str], cwd: str, log: str) -> int:
+        """Ask for a kernel; returns its process id (the kernel is not yet listening)."""
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write((json.dumps({"argv": argv, "cwd": cwd, "log": log}) + "\n").encode())
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError) as exc:
+            raise KernelStartError(f"warm kernel process is gone ({exc})") from exc
+        return int(self._read(FORK_TIMEOUT)["pid"])
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            if self.proc.stdin:
+                self.proc.stdin.write(b'{"bye": true}\n')
+                self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        with contextlib.suppress(Exception):
+            if self.proc.stdout:
+                self.proc.stdout.close()
+        self._log_file.close()
+
+
+class ForkedProcess:
+    """The part of subprocess.Popen that jupyter_client uses, for a kernel we did not spawn."""
+
+    stdin = stdout = stderr = None
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        try:
+            self._proc: Any = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            self._proc = None
+        self.returncode: int | None = None
+
+    def poll(self) -> int | None:
+        if self.returncode is None:
+            try:
+                running = self._proc is not None and self._proc.status() != psutil.STATUS_ZOMBIE
+            except psutil.Error:
+                running = False
+            if not running:
+                self.returncode = 0
+        return self.returncode
+
+    def wait(self, timeout: float | None = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.poll() is None:
+            if deadline is not None and time.monotonic() > deadline:
+                raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
+            time.sleep(0.01)
+        return self.returncode or 0
+
+    def send_signal(self, signum: int) -> None:
+        if self.poll() is None:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                self._proc.send_signal(signum)
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def terminate(self) -> None:
+        self.send_signal(signal.SIGTERM)
+
+
+class ForkProvisioner(LocalProvisioner):
+    """Launches the kernel by forking the zygote instead of running a new Python."""
+
+    zygote: Zygote | None = None
+    log_path: str = os.devnull
+
+    async def launch_kernel(self, cmd: list[str], **kwargs: Any):
+        if self.zygote is None:
+            raise KernelStartError("no warm kernel process")
+        # The kernel's own arguments: everything after `-m ipykernel_launcher`.
+        argv = cmd[cmd.index("ipykernel_launcher") + 1 :] if "ipykernel_launcher" in cmd else cmd[1:]
+        cwd = str(kwargs.get("cwd") or Path.cwd())
+        pid = self.zygote.fork(argv, cwd, self.log_path)
+        self.process = ForkedProcess(pid)
+        self.pid = pid
+        self.pgid = pid  # the kernel calls setsid()
+        self.cwd = cwd
+        return self.connection_info
+
+
+class QuickReadyClient(AsyncKernelClient):
+    """An async client (so nbclient notices a dead kernel) that is ready as soon as the kernel
+    has answered kernel_info and IOPub has carried that request's idle status.
+
+    jupyter_client's own check then waits for 0.2 s of IOPub silence; that wait, three
+    times per applicant, was a quarter of a warm applicant's time.
+    """
+
+    async def wait_for_ready(self, timeout: float | None = None) -> None:
+        deadline = time.monotonic() + (timeout if timeout is not None else KERNEL_READY_TIMEOUT)
+        while True:
+            msg_id = self.kernel_info()
+            if await self._answered(msg_id, deadline):
+                return
+            if self.parent is not None and not await self.parent._async_is_alive():
+                raise RuntimeError("Kernel died before replying to kernel_info")
+            if time.monotonic() > deadline:
+                raise RuntimeError("Kernel didn't respond in time")
+
+    async def _answered(self, msg_id: str, deadline: float) -> bool:
+        replied = idle = False
+        until = min(deadline, time.monotonic() + 0.1)  # then ask again: IOPub may have joined late
+        while not (replied and idle) and time.monotonic() < until:
+            if not replied:
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=0.05)
+                except Empty:
+                    pass
+                else:
+                    if msg["parent_header"].get("msg_id") == msg_id:
+                        replied = msg["msg_type"] == "kernel_info_reply"
+                        if replied:
+                            self._handle_kernel_info_reply(msg)
+            try:
+                msg = await self.iopub_channel.get_msg(timeout=0.01 if not replied else 0.05)
+            except Empty:
+                continue
+            if (
+                msg["msg_type"] == "status"
+                and msg["parent_header"].get("msg_id") == msg_id
+                and msg["content"].get("execution_state") == "idle"
+            ):
+                idle = True
+        return replied and idle
+
+
+class WarmKernelManager(KernelManager):
+    """A KernelManager that remembers the clients it hands out (papermill asks for one per
+    notebook and, not owning the kernel, never closes it), so that stopping the kernel also
+    closes their sockets; otherwise every notebook would leave a ZeroMQ context and its
+    thread behind in the worker."""
+
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.clients: list = []
+
+    def client(self, **kwargs: Any):
+        kc = super().client(**kwargs)
+        self.clients.append(kc)
+        return kc
+
+
+class WarmKernels:
+    """Per worker: a zygote, and fresh kernels from it on request (one retry on failure).
+
+    `prepare_spare()` forks the next kernel ahead of time, so it starts up while the worker
+    renders the previous report; a spare has never run anything.
+    """
+
+    def __init__(self, cwd: Path):
+        self.cwd = cwd
+        _sweep_orphans()
+        self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
+        me = psutil.Process()
+        (self.tmp / OWNER_FILE).write_text(f"{me.pid} {me.create_time()}\n")
+        self.zygote: Zygote | None = None
+        self.spare: KernelManager | None = None
+        self.started = 0
+
+    def _ensure_zygote(self) -> Zygote:
+        if self.zygote is None or not self.zygote.alive():
+            if self.zygote is not None:
+                self.zygote.close()
+            self.zygote = Zygote(self.tmp / "zygote.log")
+        return self.zygote
+
+    def prepare_spare(self) -> None:
+        if self.spare is None:
+            self.spare = self._launch()
+
+    def start(self, retries: int = 1) -> KernelManager:
+        """A started, responsive kernel; KernelStartError after 1 + retries failed attempts."""
+        errors = []
+        for _ in range(1 + retries):
+            km = None
+            try:
+                km, self.spare = (self.spare or self._launch()), None
+                self._wait_ready(km)
+                return km
+            except Exception as exc:
+                errors.append(f"{exc.__class__.__name__}: {exc}".splitlines()[0])
+                if km is not None:
+                    self.stop(km)
+                if self.zygote is not None:  # start over from a new zygote
+                    self.zygote.close()
+                    self.zygote = None
+        raise KernelStartError("kernel did not start (" + "; then ".join(errors) + ")")
+
+    def _launch(self) -> WarmKernelManager:
+        """Fork a kernel from the zygote (returns before the kernel is listening)."""
+        zygote = self._ensure_zygote()
+        name = f"k{self.started}-{uuid.uuid4().hex[:6]}"
+        self.started += 1
+        km = WarmKernelManager(
+            kernel_name="python3",
+            transport="ipc",
+            ip=str(self.tmp / name),
+            connection_file=str(self.tmp / f"{name}.json"),
+            client_class="helpers.warmkernel.QuickReadyClient",
+        )
+        prov = ForkProvisioner(kernel_id=name, kernel_spec=km.kernel_spec, parent=km)
+        prov.zygote = zygote
+        prov.log_path = str(self.tmp / f"{name}.log")
+        km.provisioner = prov
+        try:
+            km.start_kernel(cwd=str(self.cwd), extra_arguments=KERNEL_ARGS)
+        except Exception:
+            self.stop(km)
+            raise
+        return km
+
+    def _wait_ready(self, km: KernelManager) -> None:
+        async def ready() -> None:
+            kc = km.client()
+            kc.start_channels()
+            try:
+                await kc.wait_for_ready(timeout=KERNEL_READY_TIMEOUT)
+            finally:
+                kc.stop_channels()
+
+        try:
+            run_sync(ready)()
+        except Exception as exc:
+            tail = _last_line(Path(km.provisioner.log_path))
+            raise KernelStartError(f"{exc}{f' ({tail})' if tail else ''}") from exc
+
+    def kill(self, km: KernelManager) -> None:
+        """Kill a kernel and what it started, now; safe from another thread (the timeout)."""
+        proc = getattr(km.provisioner, "process", None)
+        if proc is not None and proc.poll() is None:
+            with contextlib.suppress(OSError):
+                os.killpg(proc.pid, signal.SIGKILL)
+
+    def stop(self, km: KernelManager) -> None:
+        """Kill the kernel, close its clients, remove its connection, socket and log files."""
+        self.kill(km)
+        for kc in getattr(km, "clients", []):
+            with contextlib.suppress(Exception):
+                kc.stop_channels()
+        proc = getattr(km.provisioner, "process", None)
+        with contextlib.suppress(Exception):
+            if proc is not None:
+                proc.wait(timeout=5)
+        with contextlib.suppress(Exception):
+            km.cleanup_resources()
+        log = Path(getattr(km.provisioner, "log_path", os.devnull))
+        if log.parent == self.tmp:
+            log.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        """Stop the spare kernel and the zygote; remove the temporary folder."""
+        if self.spare is not None:
+            self.stop(self.spare)
+            self.spare = None
+        if self.zygote is not None:
+            self.zygote.close()
+            self.zygote = None
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def _sweep_orphans() -> None:
+    """Remove kernel folders whose worker and zygote were both killed outright (SIGKILL)."""
+    for folder in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        try:
+            pid, created = (folder / OWNER_FILE).read_text().split()
+            alive = psutil.Process(int(pid)).create_time() == float(created)
+        except psutil.NoSuchProcess:
+            alive = False
+        except (OSError, ValueError, psutil.Error):
+            continue  # not ours to judge
+        if not alive:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _last_line(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        lines = [x for x in path.read_text(errors="replace").splitlines() if x.strip()]
+        if lines:
+            return lines[-1][:300]
+    return ""
+
+
+if __name__ == "__main__":
+    serve(Path(sys.argv[1]) if len(sys.argv) > 1 else None)

@@ -1,0 +1,541 @@
+"""Cohort runs: isolation between applicants, failures, resume after a kill, the Dask path.
+
+Applicants are tiny synthetic profiles; cohorts have a handful of rows so that the slow
+tests (real kernels, real notebooks) stay short.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import BIN, ROOT, awayplan, make_profile
+
+from helpers import batch
+from helpers.cohort import Entry, load_cohort
+from helpers.config import ANALYSIS_NOTEBOOKS, DEFAULT_PROGRAMS, NOTEBOOKS_DIR
+from helpers.errors import InputError
+from helpers.summary import read_summary
+from helpers.warmkernel import KernelStartError, WarmKernels
+
+EXAMPLES = sorted((ROOT / "data" / "example-cohort").glob("*.yaml"))
+EXAMPLE_IDS = sorted(e.key for e in load_cohort(ROOT / "data" / "example-cohort"))
+
+
+def notebooks_with(tmp_path: Path, name: str, source: str) -> tuple[Path, ...]:
+    """Copies of the analysis notebooks with one extra code cell appended to `name`."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir(exist_ok=True)
+    paths = []
+    for nb_name in ANALYSIS_NOTEBOOKS:
+        nb = nbformat.read(NOTEBOOKS_DIR / nb_name, as_version=4)
+        if nb_name == name:
+            nb.cells.append(nbformat.v4.new_code_cell(source, id="test-extra"))
+        nbformat.write(nb, folder / nb_name)
+        paths.append(folder / nb_name)
+    return tuple(paths)
+
+
+def job(profile, out: Path, notebooks=None, timeout: float = batch.DEFAULT_TIMEOUT) -> batch.Job:
+    notebooks = notebooks or tuple(NOTEBOOKS_DIR / n for n in ANALYSIS_NOTEBOOKS)
+    shared = batch.shared_inputs(DEFAULT_PROGRAMS, notebooks)
+    return batch.Job(
+        profile,
+        DEFAULT_PROGRAMS,
+        out,
+        batch.applicant_inputs(shared, profile),
+        False,
+        timeout,
+        notebooks,
+        True,
+    )
+
+
+def folder_text(folder: Path) -> str:
+    return "\n".join(p.read_text(encoding="utf-8", errors="replace") for p in sorted(folder.iterdir()))
+
+
+def assert_complete(folder: Path) -> None:
+    for name in batch.REPORT_FILES:
+        assert (folder / name).stat().st_size > 0, name
+    for name in ANALYSIS_NOTEBOOKS:
+        nbformat.read(folder / name, as_version=4)
+    assert (folder / "report.html").read_text().rstrip().endswith("</html>")
+    assert read_summary(folder / "summary.json").applicant_id == folder.name
+
+
+def read_manifest(out: Path) -> dict[str, dict]:
+    rows = list(csv.DictReader((out / "manifest.csv").open(encoding="utf-8")))
+    assert list(rows[0]) == list(batch.MANIFEST_FIELDS)
+    return {r["applicant_id"]: r for r in rows}
+
+
+# --------------------------------------------------------------------------------------
+# Isolation
+
+
+# Fails if anything (a variable or module state) survives from one applicant to the next.
+LEAK_CHECK = """import helpers
+
+assert "_seen_by_kernel" not in globals(), f"namespace left by {_seen_by_kernel}"
+assert not hasattr(helpers, "_seen_by_kernel"), f"module state left by {helpers._seen_by_kernel}"
+helpers._seen_by_kernel = _seen_by_kernel = profile_path"""
+
+
+@pytest.mark.slow
+def test_applicants_through_one_worker_share_nothing(tmp_path):
+    nbs = notebooks_with(tmp_path, "01-tiering.ipynb", LEAK_CHECK)
+    a = make_profile(applicant_id="iso-alpha", name="Zelda Quokka", step2_ck=271, budget_usd=13579)
+    b = make_profile(applicant_id="iso-beta", step2_ck=233, budget_usd=8642, visa_needed="j1_or_h1b")
+    runner = batch.Runner()
+    try:
+        ra = runner.run(job(a, tmp_path / "shared", nbs))
+        zygote = runner.kernels.zygote.pid
+        rb = runner.run(job(b, tmp_path / "shared", nbs))
+        assert runner.kernels.zygote.pid == zygote  # the same warm worker served both
+        assert runner.kernels.started >= 2  # ...each in a kernel of its own
+    finally:
+        runner.close()
+    assert (ra.status, rb.status) == ("ok", "ok"), (ra.error, rb.error)
+    text_b = folder_text(tmp_path / "shared" / "iso-beta")
+    for trace in ("iso-alpha", "Zelda", "Quokka", "13,579", "13579"):
+        assert trace not in text_b, trace
+    assert "Zelda Quokka" in (tmp_path / "shared" / "iso-alpha" / "report.html").read_text()
+
+    # B after A is exactly B on a fresh worker.
+    fresh = batch.Runner()
+    try:
+        rb2 = fresh.run(job(b, tmp_path / "fresh", nbs))
+    finally:
+        fresh.close()
+    assert rb2.status == "ok", rb2.error
+    assert (tmp_path / "shared" / "iso-beta" / "summary.json").read_bytes() == (
+        tmp_path / "fresh" / "iso-beta" / "summary.json"
+    ).read_bytes()
+
+
+def _threads_and_fds() -> tuple[int, int]:
+    return len(os.listdir("/proc/self/task")), len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_a_worker_holds_no_more_threads_or_files_after_many_applicants(tmp_path):
+    """Each notebook's kernel client is closed with its kernel: a long run stays flat."""
+    runner = batch.Runner()
+    counts = []
+    try:
+        for i in range(4):
+            result = runner.run(job(make_profile(applicant_id=f"flat-{i}"), tmp_path))
+            assert result.status == "ok", result.error
+            counts.append(_threads_and_fds())
+    finally:
+        runner.close()
+    threads, fds = zip(*counts, strict=True)
+    assert max(threads[1:]) <= threads[0] and max(fds[1:]) <= fds[0] + 2, counts
+
+
+# --------------------------------------------------------------------------------------
+# Failures stay with their applicant
+
+FAILURES = """import os, time
+who = open(profile_path).read()
+if "fail-me" in who:
+    raise RuntimeError("deliberate failure for this applicant")
+if "crash-me" in who:
+    os.kill(os.getpid(), 9)
+if "slow-me" in who:
+    time.sleep(120)"""
+
+
+@pytest.mark.slow
+def test_a_failing_applicant_never_stops_or_corrupts_the_others(tmp_path):
+    nbs = notebooks_with(tmp_path, "02-budget.ipynb", FAILURES)
+    ids = ["ok-first", "fail-me", "crash-me", "slow-me", "ok-last"]
+    entries = [Entry(i, "test", make_profile(applicant_id=i)) for i in ids]
+    out = tmp_path / "out"
+    seen = []
+    run = batch.run_cohort(
+        entries,
+        DEFAULT_PROGRAMS,
+        out,
+        workers=2,
+        timeout=25,
+        notebooks=nbs,
+        progress=seen.append,
+        overview=False,
+    )
+    status = {r.applicant_id: r for r in run.results}
+    assert [r.applicant_id for r in run.results] == ids
+    assert sorted(r.applicant_id for r in seen) == sorted(ids)
+    assert status["ok-first"].status == status["ok-last"].status == "ok"
+    assert "deliberate failure for this applicant" in status["fail-me"].error
+    assert "died" in status["crash-me"].error.lower()
+    assert "timed out after 25 s" in status["slow-me"].error
+    for i in ("fail-me", "crash-me", "slow-me"):
+        assert status[i].status == "failed"
+        assert not (out / i).exists()
+    for i in ("ok-first", "ok-last"):
+        assert_complete(out / i)
+    manifest = read_manifest(out)
+    assert {k: v["status"] for k, v in manifest.items()} == {
+        "ok-first": "ok",
+        "fail-me": "failed",
+        "crash-me": "failed",
+        "slow-me": "failed",
+        "ok-last": "ok",
+    }
+    assert not run.ok
+    assert not (out / batch.STAGING).exists()
+
+
+@pytest.mark.slow
+def test_cli_bad_row_fails_only_that_applicant(tmp_path):
+    cohort = tmp_path / "c.csv"
+    cohort.write_text(
+        "applicant_id,visa_needed,school_status,step1,budget_usd,application_cycle,plan_date,step2_ck\n"
+        "good-1,j1,student,pass,6000,2027,2026-12-01,248\n"
+        "bad-2,j1,student,pass,<script>x</script>,2027,2026-12-01,248\n"
+    )
+    out = tmp_path / "out"
+    res = awayplan("report", "--cohort", str(cohort), "--out", str(out), "--no-pdf", "--workers", "1")
+    assert res.returncode == 1, res.stderr
+    assert "Traceback" not in res.stderr
+    manifest = read_manifest(out)
+    assert manifest["good-1"]["status"] == "ok" and manifest["bad-2"]["status"] == "failed"
+    assert "budget_usd" in manifest["bad-2"]["error"]
+    assert_complete(out / "good-1")
+    index = (out / "index.html").read_text()
+    assert "<script>" not in index and "&lt;script&gt;" in index
+    assert "overview.html" in index and (out / "overview.html").exists()
+
+
+# --------------------------------------------------------------------------------------
+# Resume after a killed run
+
+
+@pytest.mark.slow
+def test_rerun_after_a_kill_completes_and_keeps_finished_reports(tmp_path):
+    out = tmp_path / "out"
+    cmd = [str(BIN / "awayplan"), "report", "--cohort", "data/example-cohort", "--out", str(out), "--no-pdf"]
+    proc = subprocess.Popen(
+        [*cmd, "--workers", "2"],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 240
+    try:
+        while not list(out.glob("*/report.html")):
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "no report within 240 s"
+            time.sleep(0.2)
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+    finished = {}
+    for folder in (p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        assert_complete(folder)  # whatever is in place is whole
+        finished[folder.name] = (folder / "report.html").stat()
+    assert finished and len(finished) < len(EXAMPLES)
+    assert not (out / "manifest.csv").exists()
+
+    res = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    assert f"{len(finished)} unchanged since the last run" in res.stdout
+    manifest = read_manifest(out)
+    assert sorted(manifest) == EXAMPLE_IDS
+    assert all(r["status"] == "ok" for r in manifest.values())
+    for aid in manifest:
+        assert_complete(out / aid)
+    for aid, before in finished.items():
+        after = (out / aid / "report.html").stat()
+        assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns), aid
+        assert manifest[aid]["seconds"] == "0.00"
+    assert not (out / batch.STAGING).exists()
+    assert not list(out.glob(".*.old-*"))
+
+
+# --------------------------------------------------------------------------------------
+# Dask
+
+
+@pytest.mark.slow
+def test_dask_scheduler_runs_the_cohort_on_its_workers(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cohort = tmp_path / "cohort"
+    cohort.mkdir()
+    for p in EXAMPLES[:3]:
+        (cohort / p.name).write_bytes(p.read_bytes())
+    out = tmp_path / "out"
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        res = awayplan(
+            "report",
+            "--cohort",
+            str(cohort),
+            "--out",
+            str(out),
+            "--no-pdf",
+            "--scheduler",
+            cluster.scheduler_address,
+        )
+        assert res.returncode == 0, res.stderr
+        served = client.run(lambda: len(__import__("helpers.batch").batch._RUNNERS))
+    assert sum(served.values()) >= 1  # the applicants ran on the cluster's workers
+    manifest = read_manifest(out)
+    assert sorted(manifest) == EXAMPLE_IDS[:3]
+    for aid, row in manifest.items():
+        assert row["status"] == "ok", row
+        assert_complete(out / aid)
+
+
+def test_unreachable_scheduler_is_exit_2_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    res = awayplan(
+        "report", "--cohort", "data/example-cohort", "--out", str(out), "--scheduler", "tcp://127.0.0.1:9"
+    )
+    assert res.returncode == 2, res.stderr
+    assert "cannot reach a Dask scheduler" in res.stderr and "Traceback" not in res.stderr
+    assert not out.exists()
+
+
+# --------------------------------------------------------------------------------------
+# Kernel start: one retry
+
+
+def test_a_kernel_that_fails_to_start_is_retried_once(monkeypatch, tmp_path):
+    kernels = WarmKernels(ROOT)
+    calls = []
+
+    def flaky_launch():
+        calls.append(1)
+        if len(calls) == 1:
+            raise KernelStartError("simulated: zygote gone")
+        return "km"
+
+    monkeypatch.setattr(kernels, "_launch", flaky_launch)
+    monkeypatch.setattr(kernels, "_wait_ready", lambda km: None)
+    try:
+        assert kernels.start() == "km"
+        assert len(calls) == 2
+
+        calls.clear()
+
+        def broken_launch():
+            calls.append(1)
+            raise OSError("no fork")
+
+        monkeypatch.setattr(kernels, "_launch", broken_launch)
+        with pytest.raises(
+            KernelStartError, match=r"kernel did not start \(OSError: no fork; then OSError: no fork\)"
+        ):
+            kernels.start()
+        assert len(calls) == 2  # one try and exactly one retry
+    finally:
+        kernels.close()
+
+
+@pytest.mark.slow
+def test_when_a_worker_dies_its_kernels_and_files_go_with_it():
+    import psutil
+
+    kernels = WarmKernels(ROOT)
+    try:
+        km = kernels.start()
+        kernel = psutil.Process(km.provisioner.process.pid)
+        zygote = kernels.zygote.proc
+        zygote.stdin.close()  # what the worker's death looks like from the zygote: no goodbye
+        zygote.wait(timeout=30)
+        deadline = time.monotonic() + 10
+        while kernel.is_running() and kernel.status() != psutil.STATUS_ZOMBIE and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not kernel.is_running() or kernel.status() == psutil.STATUS_ZOMBIE
+        assert not kernels.tmp.exists()  # connection files, sockets and logs removed
+    finally:
+        kernels.close()
+
+
+def test_kernel_folders_of_dead_workers_are_swept_and_live_ones_kept(tmp_path, monkeypatch):
+    import tempfile
+
+    from helpers import warmkernel
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    ended = subprocess.Popen(["true"])
+    ended.wait()  # its pid names no running worker now
+    dead = tmp_path / f"{warmkernel.TMP_PREFIX}dead"
+    dead.mkdir()
+    (dead / warmkernel.OWNER_FILE).write_text(f"{ended.pid} 1.0\n")
+    reused = tmp_path / f"{warmkernel.TMP_PREFIX}reused"
+    reused.mkdir()  # a live pid, but started at another time: a different process now
+    (reused / warmkernel.OWNER_FILE).write_text(f"{os.getpid()} 1.0\n")
+    foreign = tmp_path / f"{warmkernel.TMP_PREFIX}foreign"
+    foreign.mkdir()  # no owner file: not ours to judge
+    kernels = WarmKernels(ROOT)  # sweeps on start
+    try:
+        assert not dead.exists() and not reused.exists()
+        assert foreign.exists()
+        warmkernel._sweep_orphans()
+        assert kernels.tmp.exists()  # a live worker's folder stays
+    finally:
+        kernels.close()
+
+
+def test_a_kernel_start_failure_is_recorded_for_that_applicant(monkeypatch, tmp_path):
+    runner = batch.Runner()
+
+    def no_kernel(retries: int = 1):
+        raise KernelStartError("kernel did not start (simulated; then simulated)")
+
+    monkeypatch.setattr(runner.kernels, "start", no_kernel)
+    try:
+        result = runner.run(job(make_profile(applicant_id="no-kernel"), tmp_path))
+    finally:
+        runner.close()
+    assert result.status == "failed"
+    assert result.error == "kernel did not start (simulated; then simulated)"
+    assert not (tmp_path / "no-kernel").exists()
+    assert list((tmp_path / batch.STAGING).iterdir()) == []
+
+
+# --------------------------------------------------------------------------------------
+# Resume: what counts as unchanged and complete
+
+
+def test_fingerprint_changes_with_every_input(tmp_path):
+    nbs = tuple(NOTEBOOKS_DIR / n for n in ANALYSIS_NOTEBOOKS)
+    programs = tmp_path / "programs.csv"
+    programs.write_bytes(DEFAULT_PROGRAMS.read_bytes())
+    base = batch.shared_inputs(programs, nbs)
+    assert batch.shared_inputs(programs, nbs) == base
+    assert batch.shared_inputs(programs, nbs, pdf=True) != base
+    programs.write_bytes(DEFAULT_PROGRAMS.read_bytes() + b"\n")
+    assert batch.shared_inputs(programs, nbs) != base
+    programs.write_bytes(DEFAULT_PROGRAMS.read_bytes())
+    changed = notebooks_with(tmp_path, "03-timing.ipynb", "1 + 1")
+    assert batch.shared_inputs(programs, changed) != base
+
+    p = make_profile()
+    same = batch.applicant_inputs(base, make_profile())
+    assert batch.applicant_inputs(base, p) == same
+    assert batch.applicant_inputs(base, make_profile(budget_usd=8001)) != same
+    assert batch.applicant_inputs(base, make_profile(name="Someone")) != same
+    undated = make_profile(plan_date=None)
+    day1 = batch.applicant_inputs(base, undated, today=dt.date(2026, 12, 1))
+    assert batch.applicant_inputs(base, undated, today=dt.date(2026, 12, 2)) != day1
+
+
+def test_shared_fingerprint_covers_data_files(tmp_path, monkeypatch):
+    nbs = tuple(NOTEBOOKS_DIR / n for n in ANALYSIS_NOTEBOOKS)
+    base = batch.shared_inputs(DEFAULT_PROGRAMS, nbs)
+    assumptions = tmp_path / "assumptions.yaml"
+    assumptions.write_bytes(batch.ASSUMPTIONS_FILE.read_bytes() + b"# edited\n")
+    monkeypatch.setattr(batch, "ASSUMPTIONS_FILE", assumptions)
+    assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) != base
+    monkeypatch.undo()
+    facts = tmp_path / "facts"
+    facts.mkdir()
+    for f in batch.FACTS_DIR.iterdir():
+        (facts / f.name).write_bytes(f.read_bytes())
+    monkeypatch.setattr(batch, "FACTS_DIR", facts)
+    assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) == base
+    (facts / "odds_anchors.csv").write_bytes((facts / "odds_anchors.csv").read_bytes() + b"\n")
+    assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) != base
+
+
+def fake_folder(root: Path, aid: str, inputs: str) -> Path:
+    folder = root / aid
+    folder.mkdir(parents=True)
+    for name in batch.REPORT_FILES:
+        (folder / name).write_text("{}" if name.endswith(".ipynb") else "x")
+    (folder / "report.html").write_text("<!DOCTYPE html><html><body>r</body></html>\n")
+    (folder / "summary.json").write_text(json.dumps({"applicant_id": aid, "programs": []}))
+    (folder / batch.INPUTS_FILE).write_text(inputs + "\n")
+    return folder
+
+
+def test_complete_summary_needs_same_inputs_and_every_file(tmp_path):
+    folder = fake_folder(tmp_path, "a1", "abc")
+    assert batch.complete_summary(folder, "abc") == {"applicant_id": "a1", "programs": []}
+    assert batch.complete_summary(folder, "abd") is None
+    assert batch.complete_summary(folder, "abc", pdf=True) is None  # no report.pdf yet
+    (folder / "plan.ics").write_text("")
+    assert batch.complete_summary(folder, "abc") is None
+    folder = fake_folder(tmp_path, "a2", "abc")
+    (folder / "report.html").write_text("<!DOCTYPE html><html><body>cut off")
+    assert batch.complete_summary(folder, "abc") is None
+    folder = fake_folder(tmp_path, "a3", "abc")
+    (folder / "01-tiering.ipynb").unlink()
+    assert batch.complete_summary(folder, "abc") is None
+    folder = fake_folder(tmp_path, "a4", "abc")
+    (folder / "summary.json").write_text('{"applicant_id": "someone-else", "programs": []}')
+    assert batch.complete_summary(folder, "abc") is None
+
+
+def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    with (out / batch.LOCK_FILE).open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        with pytest.raises(InputError, match="another awayplan run is writing to this folder"):
+            batch.run_cohort([], DEFAULT_PROGRAMS, out, overview=False)
+
+
+def test_leftovers_of_a_killed_run_are_removed(tmp_path):
+    (tmp_path / batch.STAGING / "x-1234").mkdir(parents=True)
+    (tmp_path / ".ex01.old-1234").mkdir()
+    (tmp_path / "ex02").mkdir()
+    batch._clean_leftovers(tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ex02"]
+
+
+def test_index_escapes_errors_and_links_reports(tmp_path):
+    results = [
+        batch.Result(
+            "a-1",
+            "ok",
+            1.0,
+            row={
+                "eligible": 3,
+                "unknown": 1,
+                "excluded": 2,
+                "rotations": 1,
+                "cost": 1000,
+                "budget": 2000,
+                "chance": 0.4,
+                "warnings": 0,
+            },
+        ),
+        batch.Result("b-2", "failed", 0.0, "field 'name': <img src=x onerror=alert(1)>"),
+    ]
+    page = batch.write_index(tmp_path, results).read_text()
+    assert "<a href='a-1/report.html'>a-1</a>" in page
+    assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+    assert "$1,000 / $2,000" in page and "40%" in page
+    assert "overview.html" in page
+
+
+def test_cli_rejects_bad_run_options(tmp_path):
+    out = tmp_path / "out"
+    for args in (["--workers", "0"], ["--timeout", "0"], ["--timeout", "soon"], ["--timeout", "inf"]):
+        res = awayplan("report", "--cohort", "data/example-cohort", "--out", str(out), *args)
+        assert res.returncode == 2, (args, res.stderr)
+        assert "Traceback" not in res.stderr
+    assert not out.exists()
