@@ -121,3 +121,18 @@ def test_notebooks_are_thin_and_parameterised(path):
     for cell in code:
         assert len(cell.source.splitlines()) <= 10
         assert "def " not in cell.source and "class " not in cell.source
+
+
+def test_notebook_run_reuses_the_analysis_until_a_file_changes(tmp_path):
+    """The three notebooks of a report share one analysis; an edited profile is read again."""
+    import shutil
+
+    from helpers import notebook
+
+    profile = tmp_path / "me.yaml"
+    shutil.copy(ROOT / "data" / "example-cohort" / "ex01-j1-student.yaml", profile)
+    first = notebook.run(profile, "data/programs.csv")
+    assert notebook.run(profile, "data/programs.csv") is first
+    profile.write_text(profile.read_text().replace("budget_usd: 9000", "budget_usd: 700"))
+    second = notebook.run(profile, "data/programs.csv")
+    assert second is not first and second.profile.budget_usd == 700

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from pathlib import Path
 
 import pandas as pd
@@ -21,12 +23,31 @@ def load(profile_path: str | Path, programs_path: str | Path) -> tuple[Profile, 
 
 
 def run(profile_path: str | Path, programs_path: str | Path) -> Analysis:
-    """Load the inputs and analyse them: the first code cell of every analysis notebook."""
+    """Load the inputs and analyse them: the first code cell of every analysis notebook.
+
+    The three notebooks of one report run in one kernel, so the analysis is kept for the
+    same files (same path, size and modification time, same day): a changed file is read
+    again. Batch runs give every applicant a fresh kernel, so nothing crosses applicants.
+    """
     from .plots import enable_display
 
     enable_display()
-    profile, programs = load(profile_path, programs_path)
-    return analyse(profile, programs)
+    return _analysis(_signature(profile_path), _signature(programs_path), dt.date.today())
+
+
+def _signature(path: str | Path) -> tuple[str, int, int]:
+    p = resolve(path)
+    try:
+        st = p.stat()
+    except OSError:  # let the loader report the missing file in its own words
+        return (str(p), -1, -1)
+    return (str(p.resolve()), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=1)
+def _analysis(profile_sig: tuple, programs_sig: tuple, today: dt.date) -> Analysis:
+    profile, programs = load(profile_sig[0], programs_sig[0])
+    return analyse(profile, programs, today=today)
 
 
 def save(a: Analysis, out_dir: str | Path | None) -> list[Path]:
