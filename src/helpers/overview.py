@@ -25,6 +25,7 @@ from IPython.display import HTML
 from matplotlib.figure import Figure
 
 from . import __version__
+from .assumptions import load_assumptions
 from .config import resolve
 from .outputs import write_atomic
 from .plots import INK, RC, STATUS_STYLE, enable_display
@@ -35,7 +36,11 @@ RISK_RULES = {
     "R-C4": "Step 2 CK below programs' minimums",
     "R-W5": "exam results not in time",
 }
-LOW_CHANCE = 0.30
+
+
+def default_low_chance() -> float:
+    """The match chance below which an applicant is flagged (a named assumption)."""
+    return float(load_assumptions().value("at_risk_match_chance"))
 
 
 @dataclass
@@ -173,8 +178,9 @@ def load(reports_dir: str | Path | None, cohort_path: str | Path, programs_path:
 # What the notebook shows
 
 
-def at_risk(c: Cohort, low_chance: float = LOW_CHANCE) -> pd.DataFrame:
+def at_risk(c: Cohort, low_chance: float | None = None) -> pd.DataFrame:
     """Applicants needing attention, with every reason (ids only), most reasons first."""
+    low_chance = default_low_chance() if low_chance is None else low_chance
     rows = []
     for r in c.applicants.itertuples(index=False):
         reasons = []
@@ -192,8 +198,9 @@ def at_risk(c: Cohort, low_chance: float = LOW_CHANCE) -> pd.DataFrame:
     return frame.sort_values(["reasons", "applicant_id"], ascending=[False, True], kind="stable")
 
 
-def risk_counts(c: Cohort, low_chance: float = LOW_CHANCE) -> pd.DataFrame:
+def risk_counts(c: Cohort, low_chance: float | None = None) -> pd.DataFrame:
     """How many applicants each risk affects."""
+    low_chance = default_low_chance() if low_chance is None else low_chance
     a = c.applicants
     rows = [
         ("no away rotation possible", int((a["rotations"] == 0).sum())),
@@ -261,8 +268,9 @@ def eligible_table(c: Cohort) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def headline(c: Cohort, low_chance: float = LOW_CHANCE) -> HTML:
+def headline(c: Cohort, low_chance: float | None = None) -> HTML:
     """The cohort in three lines."""
+    low_chance = default_low_chance() if low_chance is None else low_chance
     a = c.applicants
     n, nf = len(a), len(c.failed)
     risky = len(at_risk(c, low_chance))
@@ -386,8 +394,9 @@ def budget_scatter(c: Cohort) -> Figure:
     return fig
 
 
-def chance_histogram(c: Cohort, low_chance: float = LOW_CHANCE) -> Figure:
+def chance_histogram(c: Cohort, low_chance: float | None = None) -> Figure:
     """Match chance with the plan across the cohort, with the at-risk line."""
+    low_chance = default_low_chance() if low_chance is None else low_chance
     with mpl.rc_context(RC):
         fig, ax = _figure(8, 3.4)
         a = c.applicants
