@@ -368,7 +368,7 @@ def _warnings_and_advice(
             plain = Objective(a.objective.base, a.objective.effects, 0.0, a.objective.aspirational)
             alt = choose(p, a.candidate_list, plain, a.fixed_cost, a.away_value, {}, a.assume).selection
             g_alt, g_plan = 100 * plain.gain(alt.chosen), 100 * a.objective.gain(chosen)
-            if g_alt > g_plan + 0.05:
+            if round(g_alt, 1) > round(g_plan, 1):  # worth saying at the precision shown
                 ids = ", ".join(c.program_id for c in alt.chosen)
                 shape += (
                     f". By the odds model alone {ids} would add {g_alt:.1f} points instead of {g_plan:.1f};"

@@ -515,7 +515,7 @@ def third_rotation_blockers(
         )
     weakest = min(sel.chosen, key=lambda c: c.value)
     places = set(profile.preferred_states) | set(profile.ties_states)
-    if weakest.state not in places and fit.get(weakest.program_id, 0) < 0.75:
+    if weakest.state not in places and fit.get(weakest.program_id, 0) < float(rc["fit_reason_min"]):
         failed.append(f"no specific geographic or fit reason for {weakest.program_id}")
     for a, b in itertools.combinations(sel.chosen, 2):
         if REGION.get(a.state) == REGION.get(b.state) and a.tier == b.tier:

@@ -122,6 +122,7 @@ def calibrate(facts_folder: str | None = None) -> Calibration:
 
     def residuals(x: np.ndarray) -> list[float]:
         pop = _population(np.exp(x[0]), np.exp(x[1]), 1 / (1 + np.exp(-x[2])))
+        # Three equations, three unknowns: the fit is exact; the divisors only balance the scales.
         return [
             (pop["match_rate"] - target_rate) / 0.05,
             (pop["ranks_mean_matched"] - km) / 0.5,
@@ -219,7 +220,7 @@ class OddsModel:
     multipliers: np.ndarray  # per-draw multiplier of expected interviews (applicant quality)
     c: float
     cap: float
-    interview_share: float = 0.5
+    interview_share: float  # odds.rotation_interview_share in data/assumptions.yaml
 
     def split(self, odds_ratio: np.ndarray | float) -> tuple[np.ndarray | float, np.ndarray | float]:
         """(interview, conversion) odds multipliers for a program-level match odds ratio."""
@@ -271,7 +272,7 @@ def program_weights(tiers: pd.DataFrame, assume: Assumptions) -> np.ndarray:
     o = assume.value("odds")
     tier_w = tiers["tier"].map(o["tier_weight"]).astype(float).fillna(1.0).to_numpy()
     open_ = tiers["openness"].astype(float)
-    open_ = open_.fillna(float(open_.median()) if open_.notna().any() else 0.3).to_numpy()
+    open_ = open_.fillna(float(open_.median()) if open_.notna().any() else 0.5).to_numpy()  # as tiering
     return tier_w * np.exp(float(o["openness_weight"]) * open_)
 
 

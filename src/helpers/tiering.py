@@ -127,8 +127,9 @@ def assign_tiers(programs: pd.DataFrame, strength: Strength, assume: Assumptions
     t = assume.value("tiering")
     makeup = academic_makeup(programs, assume)
     opens = openness(programs, assume)
+    # With a whole column unknown, the middle of the 0-1 scale: no information either way.
     neutral_makeup = float(makeup.median()) if makeup.notna().any() else 0.5
-    neutral_open = float(opens.median()) if opens.notna().any() else 0.3
+    neutral_open = float(opens.median()) if opens.notna().any() else 0.5
     shift = strength.shift * float(t["strength_shift"])
     reach = (
         makeup.fillna(neutral_makeup).astype(float)

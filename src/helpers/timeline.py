@@ -162,7 +162,7 @@ def parse_months(text: str | None) -> frozenset[int] | None:
 def month_weight(start: dt.date, assume: Assumptions) -> float:
     """How much a block starting in this month is worth for letters by ERAS (R-W2, R-W3)."""
     weights = assume.value("month_weight")
-    return float(weights.get(start.month, weights.get("other", 0.4)))
+    return float(weights.get(start.month, weights["other"]))
 
 
 def needs_entry_visa(profile: Profile) -> bool:
