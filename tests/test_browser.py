@@ -25,18 +25,10 @@ import yaml
 from conftest import ROOT, awayplan
 
 from helpers.config import EXAMPLE_COHORT
+from helpers.report import BROWSER_FLAGS as FLAGS
 from helpers.report import find_browser
 
 REQUIRED = os.environ.get("AWAYPLAN_REQUIRE_BROWSER", "") not in ("", "0")
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 EXAMPLE_IDS = sorted(
     yaml.safe_load(p.read_text(encoding="utf-8"))["applicant_id"] for p in EXAMPLE_COHORT.glob("*.yaml")
 )

@@ -28,18 +28,12 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
+from helpers.report import BROWSER_FLAGS
+
 NOTEBOOK = "00-start-here.ipynb"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-REQUIRED = bool(os.environ.get("AWAYPLAN_REQUIRE_BROWSER"))
+CHROMIUM_ARGS = BROWSER_FLAGS
+REQUIRED = os.environ.get("AWAYPLAN_REQUIRE_BROWSER", "") not in ("", "0")
 
 try:
     from playwright.sync_api import sync_playwright

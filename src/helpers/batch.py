@@ -269,8 +269,6 @@ def execute_notebooks(
 
     Parameters are paths only (papermill copies them into the notebook metadata).
     """
-    import papermill as pm
-
     executed = []
     for template in templates:
         params = {"profile_path": str(profile_path), "programs_path": str(programs_path)}
@@ -278,20 +276,25 @@ def execute_notebooks(
             c.source for c in template.cells if "parameters" in c.metadata.get("tags", [])
         ):
             params["out_dir"] = str(out_dir)
-        executed.append(
-            pm.execute_notebook(
-                template,
-                None,
-                parameters=params,
-                kernel_name="python3",
-                km=km,
-                progress_bar=False,
-                request_save_on_cell_execute=False,
-                execution_timeout=timeout,
-                cwd=str(ROOT),
-            )
-        )
+        executed.append(run_papermill(template, params, km, timeout))
     return executed
+
+
+def run_papermill(template: nbformat.NotebookNode, params: dict, km, timeout: float | None):
+    """Execute one notebook with papermill in the given (already started) kernel, in memory."""
+    import papermill as pm
+
+    return pm.execute_notebook(
+        template,
+        None,
+        parameters=params,
+        kernel_name="python3",
+        km=km,
+        progress_bar=False,
+        request_save_on_cell_execute=False,
+        execution_timeout=timeout,
+        cwd=str(ROOT),
+    )
 
 
 def _finish(job: Job, staging: Path, notebooks: list[nbformat.NotebookNode]) -> dict:
@@ -675,19 +678,8 @@ def run_overview(out_root: Path, programs_path: Path) -> str:
     try:
         nb = nbformat.read(NOTEBOOKS_DIR / OVERVIEW_NOTEBOOK, as_version=4)
         km = kernels.start()
-        import papermill as pm
-
-        nb = pm.execute_notebook(
-            nb,
-            None,
-            parameters={"reports_dir": str(out_root), "programs_path": str(programs_path)},
-            kernel_name="python3",
-            km=km,
-            progress_bar=False,
-            request_save_on_cell_execute=False,
-            execution_timeout=DEFAULT_TIMEOUT,
-            cwd=str(ROOT),
-        )
+        params = {"reports_dir": str(out_root), "programs_path": str(programs_path)}
+        nb = run_papermill(nb, params, km, DEFAULT_TIMEOUT)
         write_atomic(out_root / OVERVIEW_NOTEBOOK, nbformat.writes(nb))
         write_overview_html(out_root / OVERVIEW_HTML, nb)
         return ""

@@ -110,8 +110,9 @@ def find_browser() -> str | None:
     return None
 
 
-CHROMIUM_FLAGS = [
-    "--headless",
+# Headless chromium on a closed network: no sandbox (root in containers), no GPU, and none of
+# the background connections it would otherwise try at every start.
+BROWSER_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
     "--disable-quic",
@@ -119,9 +120,8 @@ CHROMIUM_FLAGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--disable-extensions",
-    "--no-pdf-header-footer",
 ]
+CHROMIUM_FLAGS = ["--headless", *BROWSER_FLAGS, "--disable-extensions", "--no-pdf-header-footer"]
 
 
 def print_pdf(
