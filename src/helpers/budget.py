@@ -447,7 +447,6 @@ class Plan:
     """The recommended rotations and the reasoning about how many."""
 
     selection: Selection
-    recommended_max: int
     notes: list[str]  # advice with rule IDs
     warnings: list[tuple[str, str]]
 
@@ -500,7 +499,7 @@ def choose(
                 )
     if sel.chosen:
         notes.append(f"R-N1: {len(sel.chosen)} well-chosen rotation(s) planned")
-    return Plan(sel, k, notes, warnings)
+    return Plan(sel, notes, warnings)
 
 
 def third_rotation_blockers(

@@ -16,12 +16,6 @@ from .tiering import openness
 from .vocab import SUBSPECIALTIES
 
 COMPONENTS = ("img_history", "welcomes_visitors", "reaches_committee", "fit")
-COMPONENT_RULE = {
-    "img_history": "R-L1",
-    "welcomes_visitors": "R-L2",
-    "reaches_committee": "R-L3",
-    "fit": "R-L4",
-}
 
 
 def fit_score(p: Profile, programs: pd.DataFrame, neutral: float) -> pd.Series:

@@ -42,7 +42,6 @@ ENUMS = {
     "research_strength": ("low", "medium", "high"),
     "visiting_students": ("vslo", "direct", "observer_only", "none"),
 }
-TEXT_COLUMNS = ("city", "source_url")
 OPTIONAL = [
     "city",
     "setting",

@@ -93,18 +93,6 @@ def cycle_calendar(application_cycle: int, facts: Facts, assume: Assumptions) ->
     return sorted(out, key=lambda c: c.date)
 
 
-def calendar_frame(dates: list[CycleDate]) -> pd.DataFrame:
-    """Cycle dates as a table for notebooks and reports."""
-    return pd.DataFrame(
-        {
-            "date": [d.date.isoformat() for d in dates],
-            "what": [d.what for d in dates],
-            "status": [d.status for d in dates],
-            "source": [d.source for d in dates],
-        }
-    )
-
-
 # --------------------------------------------------------------------------- blocks
 
 
