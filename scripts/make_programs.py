@@ -90,7 +90,9 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 def sourced_targets() -> dict[str, float]:
     """The published aggregates the table must follow, read from data/facts/."""
-    effects = {r["metric"]: float(r["value"]) for r in read_csv(FACTS / "published_effects.csv")}
+    effects = {
+        r["metric"]: float(r["value"]) for r in read_csv(FACTS / "published_effects.csv") if r["value"]
+    }
     positions = next(
         int(r["positions_offered"])
         for r in read_csv(FACTS / "nrmp_dr_match_by_year.csv")

@@ -134,9 +134,13 @@ def test_items_are_personalised_from_the_profile():
     assert "hands-on with the team on my B1/B2 or ESTA status" in text  # R-C1 in the R-K2 question
 
 
+MARKET = 60  # programs: enough of the national market for a rotation to pay off
+
+
 def test_open_questions_and_estimated_fees_of_a_host_are_asked():
-    programs = make_programs({"requires_affiliation": "", "host_fee_usd": ""})
-    a = analyse(make_profile(), programs, today=TODAY)
+    # A market of such hosts (R-M1: one program alone is too small a share to be worth a trip)
+    programs = make_programs(*[{"requires_affiliation": "", "host_fee_usd": ""}] * MARKET)
+    a = analyse(make_profile(max_rotations=1), programs, today=TODAY)
     assert len(a.rotations) == 1
     host = next(s for s in checklist.for_applicant(a).sections if s.title.startswith("Rotation 1"))
     asks = [i.text for i in host.items if i.rule == "R-K2"]
@@ -147,8 +151,8 @@ def test_open_questions_and_estimated_fees_of_a_host_are_asked():
 
 def test_graduate_observership_gets_the_observer_item():
     a = analyse(
-        make_profile(school_status="graduate"),
-        make_programs({"visiting_students": "observer_only"}),
+        make_profile(school_status="graduate", max_rotations=1),
+        make_programs(*[{"visiting_students": "observer_only"}] * MARKET),
         today=TODAY,
     )
     assert list(a.rotations["kind"]) == ["observership"]

@@ -99,7 +99,8 @@ def test_R_A2_visa_control_changes_eligibility_as_the_rules_say():
 
 
 def test_R_C2_graduate_gets_observerships_not_electives():
-    e = explorer(None, {}, {"subspecialties": "msk"})
+    # 60 programs: enough of the national market for an observership to pay off (R-M1)
+    e = explorer(None, *[{}, {"subspecialties": "msk"}] * 30)
     assert set(e.analysis.rotations["kind"]) <= {"vslo"} and len(e.analysis.rotations)
     e.controls["status"].value = "graduate"
     assert e.analysis.profile.school_status == "graduate"

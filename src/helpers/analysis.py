@@ -29,12 +29,24 @@ from .budget import (
 from .eligibility import assess
 from .facts import Facts, load_facts
 from .leverage import components, leverage
-from .odds import Calibration, OddsModel, build_model, calibrate, suggest_signals
+from .odds import (
+    Calibration,
+    Factor,
+    OddsModel,
+    RecordChannel,
+    RecordEffects,
+    build_model,
+    calibrate,
+    coverage,
+    is_reserved_track,
+    record_factors,
+    suggest_signals,
+)
 from .profile import Profile
 from .tiering import Strength, applicant_strength, assign_tiers
 from .timeline import CycleDate, cycle_calendar, earliest_start, milestones, needs_entry_visa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 @dataclass
@@ -65,6 +77,33 @@ class Analysis:
     advice: list[tuple[str, str]] = field(default_factory=list)
     facts: Facts | None = None
     assume: Assumptions | None = None
+    factors: list[Factor] = field(default_factory=list)
+    factor_points: list[float] = field(default_factory=list)
+    condition: dict | None = None  # R-G1/R-G4: the chances hold only if this happens by a date
+    blocked: dict | None = None  # R-G1: no match possible this cycle
+    coverage: dict = field(default_factory=dict)  # R-M1
+    channel: RecordChannel | None = None
+    gains: list[dict] = field(default_factory=list)  # per planned rotation: {host, letter} points
+
+    @property
+    def match_probability(self) -> dict:
+        """Both chances, the gate (blocked or conditional) and what moves the odds."""
+        return {
+            "without_rotations": self.baseline,
+            "with_plan": self.with_plan,
+            "blocked": self.blocked,
+            "condition": self.condition,
+            "factors": [
+                {
+                    "field": f.field,
+                    "value": f.value,
+                    "effect": round(pts, 1),
+                    "multiplier": round(f.multiplier, 3),
+                    "basis": f.basis,
+                }
+                for f, pts in zip(self.factors, self.factor_points, strict=True)
+            ],
+        }
 
     @property
     def total_cost(self) -> float:
@@ -116,24 +155,45 @@ class Analysis:
         return best[["program_id", *COST_PARTS, "cost_usd", "estimated", "chosen"]].reset_index(drop=True)
 
     def effect_sensitivity(self, exponents: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> pd.DataFrame:
-        """Match chance with the planned rotations under other readings of the published
-        away-rotation association (`odds.association_exponent`; 1.0 = fully causal)."""
+        """Match chance with the planned rotations under other readings of each channel (R-V4):
+        the published away-rotation association at the host (`odds.association_exponent`;
+        1.0 = fully causal), and the letter effect (`record_effects.letters_max_multiplier`
+        scaled), the other channel held at its current reading."""
         current = float(self.assume.value("odds")["association_exponent"])
+        chosen = self.plan.selection.chosen
+        lc = sum(c.letter_weight for c in chosen)
+        mc = sum(c.usce_months for c in chosen)
+        letter_shift = float(self.channel.shift(lc, mc)) if self.channel is not None and chosen else 0.0
+        base = self.baseline["match_probability"]
+
+        def ratio(x: float) -> np.ndarray:
+            out = np.ones(len(self.model.p))
+            for c in chosen:
+                i = int(np.flatnonzero(self.model.program_ids == c.program_id)[0])
+                out[i] = c.odds_ratio ** (x / current)
+            return out
+
         rows = []
         for x in exponents:
-            ratio = np.ones(len(self.model.p))
-            for c in self.plan.selection.chosen:
-                i = int(np.flatnonzero(self.model.program_ids == c.program_id)[0])
-                ratio[i] = c.odds_ratio ** (x / current)
-            s = self.model.summary(ratio)
+            s = self.model.summary(ratio(x), shift=letter_shift)
             rows.append(
                 {
-                    "association_exponent": x,
-                    "reading": "fully causal" if x == 1.0 else ("current assumption" if x == current else ""),
+                    "channel": "host",
+                    "reading": f"association exponent {x:g}"
+                    + (" (fully causal)" if x == 1.0 else (" (current assumption)" if x == current else "")),
                     "match_probability": s["match_probability"],
-                    "gain_points": round(
-                        100 * (s["match_probability"] - self.baseline["match_probability"]), 1
-                    ),
+                    "gain_points": round(100 * (s["match_probability"] - base), 1),
+                }
+            )
+        for scale in (0.0, 0.5, 1.0, 1.5):
+            s = self.model.summary(ratio(current), shift=letter_shift * scale)
+            rows.append(
+                {
+                    "channel": "letter",
+                    "reading": f"letter and US-months effect x{scale:g}"
+                    + (" (current assumption)" if scale == 1.0 else (" (none)" if scale == 0 else "")),
+                    "match_probability": s["match_probability"],
+                    "gain_points": round(100 * (s["match_probability"] - base), 1),
                 }
             )
         return pd.DataFrame(rows)
@@ -197,17 +257,42 @@ def analyse(
         axis=1,
     )
     table["leverage"] = lev.to_numpy()
+    _reserved_tracks(profile, table)
     table.loc[table["status"] == "excluded", "tier"] = None
 
+    cal = calibrate(str(facts.folder))
+    eff = RecordEffects.from_assumptions(assume)
+    factors = record_factors(profile, cal, eff, assume)
+    shift = sum(f.log_effect for f in factors if f.field != "step2_ck")  # Step 2 CK: build_model
     ties = programs["state"].isin(profile.ties_states).to_numpy()
     model = build_model(
-        profile.applicant_id, profile.step2_ck, programs, table["status"], tiers, ties, facts, assume
+        profile.step2_ck, programs, table["status"], tiers, ties, facts, assume, strength, record_shift=shift
     )
-    table["interview_chance"] = np.round(model.matrix().mean(axis=0), 4)
+    table["interview_chance"] = np.round(model.interview_chances(), 4)
     baseline = model.summary()
-    cal = calibrate(str(facts.folder))
+    factor_points = [
+        100 * (baseline["match_probability"] - model.summary(shift=-f.log_effect)["match_probability"])
+        for f in factors
+    ]
+    cycle = cycle_calendar(profile.application_cycle, facts, assume)
+    dates = {c.key: c.date for c in cycle}
+    condition, blocked, not_before = step1_gate(profile, plan_date, dates, assume)
 
-    cand_frame, cands, effects = build_candidates(profile, programs, table, model, facts, assume, today)
+    channel = RecordChannel(model, eff, profile.us_radiology_letters, profile.us_clinical_months)
+    cand_frame, cands, effects = build_candidates(
+        profile,
+        programs,
+        table,
+        model,
+        facts,
+        assume,
+        today,
+        channel=channel,
+        letter_dates=(dates["programs_review"], dates["rank_list_deadline"]),
+        not_before=not_before,
+    )
+    if blocked is not None:  # R-G1: nothing is worth paying for this cycle
+        cand_frame, cands = cand_frame.iloc[0:0], []
     aspirational_ids = set(
         table.loc[
             table["tier"].isin(["high_reach", "mid_tier"])
@@ -221,22 +306,37 @@ def analyse(
         effects,
         float(assume.value("rotation_value")["balance_bonus"][strength.label]),  # R-B1, R-B2
         lambda c: c.program_id in aspirational_ids,
+        weights=model.weights,
+        channel=channel,
     )
     fixed = visa_fee(profile, facts)
     value_level, value_reasons = away_value(profile, assume)
     fit = dict(zip(table["program_id"], table["fit"].astype(float).fillna(0.0), strict=True))
     plan = choose(profile, cands, objective, fixed, value_level, fit, assume)
 
-    chosen_idx = [c.index for c in plan.selection.chosen]
+    chosen = plan.selection.chosen
+    chosen_idx = [c.index for c in chosen]
     rotations = cand_frame.iloc[chosen_idx].reset_index(drop=True)
+    gains = []
     if chosen_idx:
         odds_ratio = np.ones(len(model.p))
-        for c in plan.selection.chosen:
+        for c in chosen:
             i = int(np.flatnonzero(model.program_ids == c.program_id)[0])
             odds_ratio[i] = c.odds_ratio
-        with_plan = model.summary(odds_ratio)
+        letter_shift = float(
+            channel.shift(sum(c.letter_weight for c in chosen), sum(c.usce_months for c in chosen))
+        )
+        with_plan = model.summary(odds_ratio, shift=letter_shift)
+        gains = rotation_gains(
+            objective, chosen, with_plan["match_probability"] - baseline["match_probability"]
+        )
     else:
         with_plan = dict(baseline)
+    if blocked is not None:
+        baseline = _zero(baseline)
+        with_plan = _zero(with_plan)
+    rotations["gain_host"] = [g["host"] for g in gains]
+    rotations["gain_letter"] = [g["letter"] for g in gains]
     hosts = table.loc[(table["rotation_kind"] == "observership") & (table["rotation_status"] != "excluded")]
     hosts = hosts.sort_values(["leverage", "program_id"], ascending=[False, True], na_position="last")
     alts = alternatives(profile, facts, assume, list(hosts["program_id"].head(5)))
@@ -245,7 +345,6 @@ def analyse(
     signals = suggest_signals(
         model, table["status"], [c.program_id for c in plan.selection.chosen], facts, assume
     )
-    cycle = cycle_calendar(profile.application_cycle, facts, assume)
     rot_dicts = rotations.to_dict("records")
     steps = milestones(profile, rot_dicts, cycle, assume, today)
 
@@ -272,9 +371,97 @@ def analyse(
         away_reasons=value_reasons,
         facts=facts,
         assume=assume,
+        factors=factors,
+        factor_points=factor_points,
+        condition=condition,
+        blocked=blocked,
+        coverage=coverage(programs, facts),
+        channel=channel,
+        gains=gains,
     )
     analysis.warnings, analysis.advice = _warnings_and_advice(analysis, today)
     return analysis
+
+
+def _reserved_tracks(profile: Profile, table: pd.DataFrame) -> None:
+    """R-S2: reserved NRMP tracks (code ending R + digit) are for applicants with prior
+    residency training; without it they are excluded, with the reason."""
+    if profile.prior_gme_months > 0:
+        return
+    reserved = table["program_id"].map(is_reserved_track).to_numpy(bool)
+    reason = "R-S2: reserved track for applicants with prior residency training (prior_gme_months is 0)"
+    for i in np.flatnonzero(reserved):
+        table.at[i, "status"] = "excluded"
+        table.at[i, "reasons"] = [reason, *[r for r in table.at[i, "reasons"] if r != reason]]
+        table.at[i, "rotation_status"] = "excluded"
+
+
+def step1_gate(
+    profile: Profile, plan_date: dt.date, dates: dict, assume: Assumptions
+) -> tuple[dict | None, dict | None, dt.date | None]:
+    """R-G1: (condition, blocked, no application before) for an applicant without a Step 1 pass.
+
+    The result must be out before programs review ERAS applications; the retake time is a
+    named assumption (step1_gate). ECFMG certification needs Steps 1 and 2 CK passed by the
+    rank-list deadline (data/facts/requirements.csv)."""
+    if profile.step1 == "pass":
+        return None, None, None
+    weeks = int(assume.value("step1_gate")["retake_weeks"])
+    result = plan_date + dt.timedelta(weeks=weeks)
+    review = dates["programs_review"]
+    verb = "retake and pass" if profile.step1 == "fail" else "take and pass"
+    if result > review:
+        return (
+            None,
+            {
+                "rule": "R-G1",
+                "reason": (
+                    f"Step 1 is not passed and a result cannot be out before programs review applications on "
+                    f"{review:%d %B %Y} (about {weeks} weeks from {plan_date:%d %B %Y}): the match this cycle "
+                    f"is out of reach; {verb} Step 1 first and plan for cycle {profile.application_cycle + 1}"
+                ),
+            },
+            None,
+        )
+    return (
+        {
+            "rule": "R-G1",
+            "reason": (
+                f"{verb.capitalize()} Step 1 with the result out by {review:%d %B %Y}, when programs start "
+                "reviewing applications; no paid rotation before the result. ECFMG certification also "
+                f"needs Step 2 CK passed by the rank-list deadline ({dates['rank_list_deadline']:%d %B %Y})"
+            ),
+            "by": review.isoformat(),
+        },
+        None,
+        result,
+    )
+
+
+def rotation_gains(objective: Objective, chosen, plan_gain: float) -> list[dict]:
+    """Each planned rotation's gain in points by channel (R-V4): the plan's gain (as the
+    model computes it with both channels at once) split between the channels as each
+    channel alone would give it, and within a channel in proportion to each rotation's own."""
+    total = objective.channels(chosen)
+    joint = total["host"] + total["letter"]
+    total = {k: v * plan_gain / joint if joint > 0 else 0.0 for k, v in total.items()}
+    own = [objective.channels([c]) for c in chosen]
+    out = []
+    for o in own:
+        row = {}
+        for ch in ("host", "letter"):
+            denom = sum(x[ch] for x in own)
+            row[ch] = round(100 * total[ch] * (o[ch] / denom if denom > 0 else 0.0), 2)
+        out.append(row)
+    return out
+
+
+def _zero(summary: dict) -> dict:
+    out = dict(summary)
+    for key in ("match_probability", "match_probability_p10", "match_probability_p90"):
+        out[key] = 0.0
+    out["match_probability_if_interviewed"] = 0.0
+    return out
 
 
 def _warnings_and_advice(
@@ -365,7 +552,14 @@ def _warnings_and_advice(
         if a.objective(chosen) > a.objective.gain(chosen) + 1e-12:
             shape = "balanced: one aspirational academic program with IMG history and one realistic one"
             # What following the odds model alone would give, so the preference is visible.
-            plain = Objective(a.objective.base, a.objective.effects, 0.0, a.objective.aspirational)
+            plain = Objective(
+                a.objective.base,
+                a.objective.effects,
+                0.0,
+                a.objective.aspirational,
+                weights=a.objective.weights,
+                channel=a.objective.channel,
+            )
             alt = choose(p, a.candidate_list, plain, a.fixed_cost, a.away_value, {}, a.assume).selection
             g_alt, g_plan = 100 * plain.gain(alt.chosen), 100 * a.objective.gain(chosen)
             if round(g_alt, 1) > round(g_plan, 1):  # worth saying at the precision shown

@@ -7,6 +7,7 @@ sourced facts or named assumptions; a program's own values win.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -134,6 +135,8 @@ class Candidate:
     state: str
     group: int  # candidates with identical effect share a group
     odds_ratio: float = 1.0  # interview odds multiplier at the program (R-L, R-W2, R-Y)
+    letter_weight: float = 0.0  # share of a US radiology letter it adds in time (R-V4, R-W2, R-W3)
+    usce_months: float = 0.0  # US clinical months it adds to the record (R-V4)
 
 
 @dataclass
@@ -166,8 +169,11 @@ def balanced(cands: Sequence[Candidate], aspirational: Callable[[Candidate], boo
 
 
 class Objective:
-    """Gain in match probability of a set of rotations (Monte Carlo over draws), plus the
-    R-B1 balance bonus. Sub-additive, so the sum of single gains bounds any set from above."""
+    """Gain in match probability of a set of rotations (expectation over quality nodes), plus
+    the R-B1 balance bonus. Two channels (R-V4): each rotation's effect at its host
+    (`effects`, per node) and the letters and US months all of them add to the record
+    (`channel`, concave in what is added). Sub-additive, so the sum of single gains bounds
+    any set from above."""
 
     def __init__(
         self,
@@ -175,17 +181,84 @@ class Objective:
         effects: dict[int, np.ndarray],
         bonus: float,
         aspirational: Callable[[Candidate], bool],
+        weights: np.ndarray | None = None,
+        channel=None,
     ):
-        self.base = base_no_match  # per-draw P(no match) without rotations
-        self.effects = effects  # group -> per-draw change of log P(no match)
+        self.base = base_no_match  # per-node P(no match) without rotations
+        self.effects = effects  # group -> per-node change of log P(no match) at the host
         self.bonus = bonus
         self.aspirational = aspirational
+        n = len(base_no_match)
+        self.weights = np.full(n, 1.0 / n) if weights is None else weights
+        self.channel = channel  # odds.RecordChannel, or None for the host channel alone
+        self.const = 0.0  # gain that does not depend on the host channel (see given_letters)
+
+    def given_letters(self, letters: float, months: float) -> Objective:
+        """The same objective for sets that add exactly these letters and months: a constant
+        (the letter channel's gain) plus a host-channel gain on a re-weighted base."""
+        effect = self.letter_effect(letters, months)[0]
+        sub = Objective(self.base * np.exp(effect), self.effects, self.bonus, self.aspirational, self.weights)
+        sub.const = float(self.mean(self.base * -np.expm1(effect)))
+        return sub
+
+    def mean(self, per_node: np.ndarray) -> np.ndarray:
+        return per_node @ self.weights
+
+    def letter_effect(self, letters: np.ndarray | float, months: np.ndarray | float) -> np.ndarray:
+        """Per-node change of log P(no match) from letters and months added (rows x nodes)."""
+        if self.channel is None:
+            return np.zeros((np.size(letters), len(self.base)))
+        if np.ndim(letters) == 0 and np.ndim(months) == 0:  # sets repeat the same totals: cache
+            key = (round(float(letters), 9), round(float(months), 9))
+            cache = self.__dict__.setdefault("_letter_cache", {})
+            if key not in cache:
+                cache[key] = self.channel.effect(self.channel.shift(letters, months))
+            return cache[key]
+        return self.channel.effect(self.channel.shift(letters, months))
+
+    def _letters(self, cands: Sequence[Candidate]) -> np.ndarray:
+        return self.letter_effect(sum(c.letter_weight for c in cands), sum(c.usce_months for c in cands))[0]
 
     def gain(self, cands: Sequence[Candidate]) -> float:
         if not cands:
             return 0.0
-        total = sum(self.effects[c.group] for c in cands)
-        return float(np.mean(self.base * -np.expm1(total)))
+        total = sum(self.effects[c.group] for c in cands) + self._letters(cands)
+        return self.const + float(self.mean(self.base * -np.expm1(total)))
+
+    def host_singles(self, groups: Sequence[int]) -> dict[int, float]:
+        """Host-channel gain of one rotation of each effect group, in one step."""
+        ids = sorted(set(groups))
+        if not ids:
+            return {}
+        gains = (self.base[None, :] * -np.expm1(np.stack([self.effects[g] for g in ids]))) @ self.weights
+        return dict(zip(ids, gains.tolist(), strict=True))
+
+    def host_gain(self, cands: Sequence[Candidate]) -> float:
+        """Gain through the host channel alone."""
+        if not cands:
+            return 0.0
+        return float(self.mean(self.base * -np.expm1(sum(self.effects[c.group] for c in cands))))
+
+    def letter_gain(self, letters: float, months: float) -> float:
+        """Gain through the letter channel alone, for letters and months added."""
+        if self.channel is None:
+            return 0.0
+        return float(self.mean(self.base * -np.expm1(self.letter_effect(letters, months)[0])))
+
+    def letter_gain_of(self, cands: Sequence[Candidate]) -> float:
+        if not cands:
+            return 0.0
+        return self.letter_gain(sum(c.letter_weight for c in cands), sum(c.usce_months for c in cands))
+
+    def channels(self, cands: Sequence[Candidate]) -> dict[str, float]:
+        """The set's gain split by channel (R-V4): each channel alone, then scaled so that the
+        two add up to the joint gain."""
+        if not cands:
+            return {"host": 0.0, "letter": 0.0}
+        host, letter = self.host_gain(cands), self.letter_gain_of(cands)
+        joint = self.gain(cands)
+        scale = joint / (host + letter) if host + letter > 0 else 0.0
+        return {"host": host * scale, "letter": letter * scale}
 
     def __call__(self, cands: Sequence[Candidate]) -> float:
         g = self.gain(cands)
@@ -220,33 +293,118 @@ def best_set(
     """Exact branch and bound: the most valuable feasible set of at most k candidates.
 
     Feasible = distinct programs, non-overlapping blocks, total cost (with the once-only
-    fixed cost such as visa fees) within the budget. The bound adds the best remaining
-    single gains (valid because the gain is sub-additive) times the balance bonus. The
-    last element of each set is chosen for all remaining candidates at once with numpy.
+    fixed cost such as visa fees) within the budget.
+
+    With the letter channel (R-V4) the search runs once per combination of letter classes
+    (a class = the letter weight and US months a rotation adds). Within a combination the
+    letter effect L is fixed, and 1 - e^(H+L) = (1 - e^L) + e^L (1 - e^H) makes the gain a
+    constant plus a host-channel gain on a re-weighted base: sub-additive, so the sum of
+    single host gains bounds any set (times the balance bonus). Combinations are tried from
+    the most promising and skipped once their bound falls below the best set found.
     """
-    order = sorted(cands, key=lambda c: (-c.value, c.cost, c.block.start, c.program_id))
-    n = len(order)
-    if n == 0 or k < 1:
+    if not cands or k < 1:
         return Selection((), 0.0, 0.0)
-    singles = [c.value for c in order]
     best: list = [None, ()]
-    factor = 1 + objective.bonus
+    if objective.channel is None:
+        _search(list(cands), k, budget, fixed_cost, objective, best, None)
+    else:
+        classes: dict[tuple, list[Candidate]] = {}
+        for c in cands:
+            classes.setdefault((c.letter_weight, c.usce_months), []).append(c)
+        keys = sorted(classes, reverse=True)
+        plans = []
+        for r in range(1, k + 1):
+            for combo in itertools.combinations_with_replacement(keys, r):
+                lw = sum(x[0] for x in combo)
+                mo = sum(x[1] for x in combo)
+                sub = objective.given_letters(lw, mo)
+                tops = []
+                single = sub.host_singles([c.group for c in cands])
+                for key in set(combo):
+                    singles = sorted((single[c.group] for c in classes[key]), reverse=True)
+                    tops.extend(singles[: combo.count(key)])
+                cheapest = fixed_cost
+                for key in set(combo):
+                    costs = sorted(c.cost for c in classes[key])
+                    cheapest += sum(costs[: combo.count(key)])
+                if len(tops) < r or cheapest > budget + 1e-9:
+                    continue
+                bound = (1 + objective.bonus) * (sub.const + sum(tops))
+                plans.append((bound, combo, sub))
+        plans.sort(key=lambda x: -x[0])
+        for bound, combo, sub in plans:
+            if best[0] is not None and bound < best[0][0] - 1e-12:
+                break
+            pool = [c for key in set(combo) for c in classes[key]]
+            _search(pool, len(combo), budget, fixed_cost, sub, best, combo)
+    if best[0] is None:
+        return Selection((), 0.0, 0.0)
+    chosen = tuple(sorted(best[1], key=lambda c: c.block.start))
+    return Selection(chosen, best[0][0], best[0][1])
+
+
+def _search(
+    cands: list[Candidate],
+    k: int,
+    budget: float,
+    fixed_cost: float,
+    objective: Objective,
+    best: list,
+    combo: tuple | None,
+) -> None:
+    """Branch and bound over host-channel gains; `best` = [key, set] is shared and updated.
+    With `combo`, only sets of exactly that multiset of letter classes count."""
+    order = sorted(cands, key=lambda c: (-c.value, c.cost, c.block.start, c.program_id))
+    host = objective.host_singles([c.group for c in order])
+    order.sort(key=lambda c: -host[c.group])  # stable: ties keep the order above
+    n = len(order)
+    if n == 0:
+        return
+    singles = [host[c.group] for c in order]
     arr = _CandidateArrays(order, objective)
+    arr.single = np.array(singles)
+    cls = [(c.letter_weight, c.usce_months) for c in order]
+    cls_arr = np.array([hash(x) for x in cls])
+    # The balance bonus (R-B1) can only apply where an aspirational and a realistic member
+    # are still possible: elsewhere the bound needs no bonus factor.
+    asp_left = np.logical_or.accumulate(arr.aspirational[::-1])[::-1]
+    real_left = np.logical_or.accumulate(arr.realistic[::-1])[::-1]
+
+    def factor_at(start: int, chosen: Sequence[Candidate]) -> float:
+        if start >= n:
+            return 1.0
+        asp = asp_left[start] or any(objective.aspirational(c) for c in chosen)
+        real = real_left[start] or any(c.tier in ("img_friendly", "mid_tier") for c in chosen)
+        return 1 + objective.bonus if asp and real else 1.0
+
+    def remaining(chosen: Sequence[Candidate]) -> list | None:
+        if combo is None:
+            return None
+        left = list(combo)
+        for c in chosen:
+            left.remove((c.letter_weight, c.usce_months))
+        return left
 
     def consider(chosen: list[Candidate]) -> None:
+        if combo is not None and len(chosen) != len(combo):
+            return
         key = _key(chosen, objective(chosen), fixed_cost)
         if _better(key, best[0]):
             best[0], best[1] = key, tuple(chosen)
 
     def last_level(start: int, chosen: list[Candidate], cost: float) -> None:
         stop = n
-        if best[0] is not None:  # singles are sorted: past `stop` no member can beat the best
-            base_gain = objective.gain(chosen)
+        if best[0] is not None:  # host gains are sorted: past `stop` no member can beat the best
+            base_gain = objective.gain(chosen) if chosen else objective.const
+            factor = factor_at(start, chosen)
             limit = best[0][0] - 1e-12
             stop = start + int(
                 np.searchsorted(-factor * (base_gain + arr.single[start:]), -limit, side="right")
             )
         idx = arr.feasible(start, stop, chosen, budget - cost - (0.0 if chosen else fixed_cost))
+        left = remaining(chosen)
+        if left is not None:
+            idx = idx[cls_arr[idx] == hash(left[0])]
         if idx.size == 0:
             return
         values = arr.values(idx, chosen)
@@ -265,12 +423,15 @@ def best_set(
         if room == 1:
             last_level(start, chosen, cost)
             return
-        base_gain = objective.gain(chosen)
+        base_gain = objective.gain(chosen) if chosen else objective.const
+        left = remaining(chosen)
         for i in range(start, n):
-            bound = factor * (base_gain + sum(singles[i : i + room]))
+            bound = factor_at(i, chosen) * (base_gain + sum(singles[i : i + room]))
             if best[0] is not None and bound < best[0][0] - 1e-12:
                 return
             c = order[i]
+            if left is not None and cls[i] not in left:
+                continue
             extra = c.cost + (fixed_cost if not chosen else 0.0)
             if cost + extra > budget + 1e-9:
                 continue
@@ -280,10 +441,6 @@ def best_set(
                 chosen.pop()
 
     visit(0, [], 0.0)
-    if best[0] is None:
-        return Selection((), 0.0, 0.0)
-    chosen = tuple(sorted(best[1], key=lambda c: c.block.start))
-    return Selection(chosen, best[0][0], best[0][1])
 
 
 class _CandidateArrays:
@@ -297,6 +454,8 @@ class _CandidateArrays:
         self.rows = np.array([row[c.group] for c in order])
         self.cost = np.array([c.cost for c in order])
         self.single = np.array([c.value for c in order])
+        self.letter = np.array([c.letter_weight for c in order])
+        self.months = np.array([c.usce_months for c in order])
         self.start = np.array([c.block.start.toordinal() for c in order])
         self.end = np.array([c.block.end.toordinal() for c in order])
         self.program = np.array([c.program_id for c in order], dtype=object)
@@ -315,7 +474,13 @@ class _CandidateArrays:
     def values(self, idx: np.ndarray, chosen: Sequence[Candidate]) -> np.ndarray:
         obj = self.objective
         total = sum((obj.effects[c.group] for c in chosen), np.zeros_like(obj.base))
-        gains = np.mean(obj.base[None, :] * -np.expm1(total[None, :] + self.effects[self.rows[idx]]), axis=1)
+        letters = obj.letter_effect(
+            sum(c.letter_weight for c in chosen) + self.letter[idx],
+            sum(c.usce_months for c in chosen) + self.months[idx],
+        )
+        gains = obj.const + obj.mean(
+            obj.base[None, :] * -np.expm1(total[None, :] + self.effects[self.rows[idx]] + letters)
+        )
         if not chosen:
             return gains
         asp_ranks = [TIER_RANK.get(c.tier or "", 0) for c in chosen if obj.aspirational(c)]
@@ -360,12 +525,24 @@ def build_candidates(
     facts: Facts,
     assume: Assumptions,
     today=None,
+    channel=None,
+    letter_dates: tuple | None = None,
+    not_before=None,
 ) -> tuple[pd.DataFrame, list[Candidate], dict[int, np.ndarray]]:
     """Every (program, block) rotation this applicant could do, with cost and effect.
 
     `table` is the per-program analysis (status, rotation status/kind, leverage, tier).
+    `channel` (odds.RecordChannel) values the letter and US months a rotation adds
+    everywhere (R-V4); `letter_dates` = (programs review ERAS, rank-list deadline) decide
+    whether its letter counts in full, in part or not (R-W2, R-W3). `not_before`: no
+    application before that date (R-G1: no paid rotation before a Step 1 result).
     """
     o, rv = assume.value("odds"), assume.value("rotation_value")
+    lc = assume.value("letter_channel")
+    weights = getattr(model, "weights", None)
+    base_nm = np.exp(model_base(model))
+    if weights is None:
+        weights = np.full(len(base_nm), 1.0 / len(base_nm))
     away_or = facts.value("away_match_or")
     default_lead = float(assume.value("default_application_lead_weeks"))
     rows, cands, effects, groups = [], [], {}, {}
@@ -382,6 +559,8 @@ def build_candidates(
         cost = rotation_cost(profile, prog, kind, facts, assume)
         unknown = info.rotation_status == "unknown" or info.status == "unknown"
         for block, apply_by in feasible_blocks(profile, months, lead, assume, today):
+            if not_before is not None and apply_by < not_before:
+                continue
             mw = month_weight(block.start, assume)  # R-W2 May-July best, R-W3 Aug-Sep less
             # R-Y1 VSLO > R-Y2 direct elective > R-Y3 observership, through the kind weight
             exponent = (
@@ -394,7 +573,13 @@ def build_candidates(
                 groups[gkey] = len(groups)
                 effects[groups[gkey]] = model.rotation_effect(pos[prog.program_id], away_or**exponent)
             g = groups[gkey]
-            value = float(np.mean(np.exp(model_base(model)) * -np.expm1(effects[g])))
+            letter, usce = letter_contribution(block, kind, unknown, letter_dates, lc, rv, assume)
+            letters = (
+                channel.effect(channel.shift(letter, usce))[0]
+                if channel is not None
+                else np.zeros_like(base_nm)
+            )
+            value = float((base_nm * -np.expm1(effects[g] + letters)) @ weights)
             idx = len(rows)
             rows.append(
                 {
@@ -428,9 +613,35 @@ def build_candidates(
                     prog.state,
                     g,
                     away_or**exponent,
+                    letter,
+                    usce,
                 )
             )
     return pd.DataFrame(rows, columns=CANDIDATE_COLUMNS), cands, effects
+
+
+def letter_contribution(block, kind: str, unknown: bool, letter_dates, lc: dict, rv: dict, assume) -> tuple:
+    """(letter weight, US clinical months) one rotation adds to the record (R-V4).
+
+    A full letter when the block ends `letter_lead_days` before programs review ERAS (R-W2),
+    part of one when it ends before the rank-list deadline (R-W3), none later; weighted by
+    kind (R-Y1..R-Y3) and discounted where the host's eligibility is unknown."""
+    if letter_dates is None:
+        return 0.0, 0.0
+    review, rank_deadline = letter_dates
+    ready = block.end + dt.timedelta(days=int(lc["letter_lead_days"]))
+    if ready <= review:
+        w = float(lc["letter_ready_weight"])
+    elif ready <= rank_deadline:
+        w = float(lc["late_letter_weight"])
+    else:
+        w = 0.0
+    w *= float(lc["kind_weight"][kind])
+    months = float(assume.value("rotation_weeks")) * 7 / 30.4375 if lc["count_usce"][kind] else 0.0
+    if unknown:
+        w *= float(rv["unknown_rotation_discount"])
+        months *= float(rv["unknown_rotation_discount"])
+    return round(w, 6), round(months, 6)
 
 
 def model_base(model) -> np.ndarray:

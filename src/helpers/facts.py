@@ -126,6 +126,12 @@ FACTS: dict[str, tuple[str, dict[str, str], str, str]] = {
         "value",
         "unit",
     ),
+    "dr_programs_2020": (
+        "nrmp_dr_match_by_year.csv",
+        {"year": "2020", "position_type": "All DR"},
+        "programs",
+        "unit",
+    ),
     "dr_positions_2026": (
         _ANCHOR,
         {"year": "2026", "group": "All applicant types, DR", "metric": "positions_offered"},
@@ -141,6 +147,8 @@ for _group, _tag in ((_NONUS_M, "matched"), (_NONUS_U, "unmatched")):
         "usmle_step2ck_mean",
         "usmle_step2ck_sd",
         "usmle_step2ck_median",
+        "research_experiences_mean",
+        "research_experiences_sd",
     ):
         FACTS[f"nonus_2026_{_tag}_{_metric}"] = (
             _ANCHOR,

@@ -43,6 +43,9 @@ NUMBER_FIELDS = (
     "research_items",
     "travel_cost_usd",
     "max_rotations",
+    "step1_attempts",
+    "step2_ck_attempts",
+    "prior_gme_months",
 )
 CHOICE_FIELDS = (
     "visa_needed",
@@ -88,6 +91,11 @@ class Profile(BaseModel):
     available_to: dt.date | None = None
     plan_date: dt.date | None = None
     max_rotations: Annotated[int, Field(ge=0, le=10)] | None = None
+    # R-G3: attempts until the pass (with step1: fail, the attempts made so far, all failed)
+    step1_attempts: Annotated[int, Field(ge=1, le=6)] = 1
+    step2_ck_attempts: Annotated[int, Field(ge=1, le=6)] = 1
+    # R-S2: months of earlier residency training (reserved NRMP tracks need some)
+    prior_gme_months: Annotated[float, Field(ge=0, le=240, allow_inf_nan=False)] = 0
 
     @field_validator(*NUMBER_FIELDS, mode="before")
     @classmethod
@@ -195,6 +203,24 @@ class Profile(BaseModel):
     @property
     def is_student(self) -> bool:
         return self.school_status == "student"
+
+    @property
+    def years_since_graduation(self) -> int | None:
+        """Whole years from graduation to the ERAS submission year (0 for a student); None if
+        a graduate did not give graduation_year."""
+        if self.is_student:
+            return 0
+        if self.graduation_year is None:
+            return None
+        return max(0, self.application_cycle - self.graduation_year)
+
+    @property
+    def failed_attempts(self) -> int:
+        """Failed USMLE attempts on the record (R-G3): attempts before each pass, and with
+        Step 1 failed and not yet passed, every attempt made so far."""
+        step1 = self.step1_attempts if self.step1 == "fail" else self.step1_attempts - 1
+        step2 = self.step2_ck_attempts - 1 if self.step2_ck is not None else 0
+        return step1 + step2
 
 
 # --------------------------------------------------------------------------- loading

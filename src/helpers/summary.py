@@ -1,4 +1,4 @@
-"""summary.json (schema_version 1): the machine-readable result of one applicant's analysis.
+"""summary.json (schema_version 2): the machine-readable result of one applicant's analysis.
 
 Keys and shapes follow the interface contract; extra keys are additions. The pydantic
 model below checks every file the kit writes, so a report run cannot emit a summary that
@@ -47,6 +47,7 @@ class RotationOut(BaseModel):
     end: DateStr
     apply_by: DateStr
     cost_usd: Annotated[float, Field(ge=0)]
+    gain: dict[Literal["host", "letter"], float]
 
 
 class WarningOut(BaseModel):
@@ -60,11 +61,46 @@ class DeadlineOut(BaseModel):
     what: str
 
 
-class SummaryV1(BaseModel):
-    """The contract for summary.json, schema_version 1."""
+class Gate(BaseModel):
+    rule: Annotated[str, Field(pattern=r"^R-[A-Z]\d+$")]
+    reason: str
+
+
+class Condition(Gate):
+    by: DateStr
+
+
+class FactorOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    field: str
+    value: object
+    effect: float
+    basis: str
+
+
+class MatchProbability(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    without_rotations: dict
+    with_plan: dict
+    blocked: Gate | None
+    condition: Condition | None
+    factors: list[FactorOut]
+
+
+class Coverage(BaseModel):
+    programs_in_table: Annotated[int, Field(ge=0)]
+    positions_in_table: Annotated[int, Field(ge=0)]
+    national_positions: Annotated[int, Field(ge=0)]
+    share_of_national_positions: Annotated[float, Field(ge=0, le=1)]
+
+
+class SummaryV2(BaseModel):
+    """The contract for summary.json, schema_version 2 (every version-1 field kept)."""
 
     model_config = ConfigDict(extra="allow")
-    schema_version: Literal[1]
+    schema_version: Literal[2]
+    match_probability: MatchProbability
+    coverage: Coverage
     applicant_id: str
     programs: list[ProgramOut]
     rotations: list[RotationOut]
@@ -115,6 +151,7 @@ def build_summary(a: Analysis) -> dict:
             },
             "estimated_parts": [x for x in str(r["estimated"]).split(", ") if x],
             "tier": r["tier"] if isinstance(r["tier"], str) else None,
+            "gain": {"host": float(r["gain_host"]), "letter": float(r["gain_letter"])},
         }
         for r in a.rotations.to_dict("records")
     ]
@@ -133,7 +170,8 @@ def build_summary(a: Analysis) -> dict:
         ],
         "advice": [{"rule": rule, "message": msg} for rule, msg in a.advice],
         "visa_fees_usd": round(a.fixed_cost if len(a.rotations) else 0.0, 2),
-        "match_probability": {"without_rotations": a.baseline, "with_plan": a.with_plan},
+        "match_probability": a.match_probability,
+        "coverage": a.coverage,
         "signals": [
             {"program_id": s.program_id, "signal": s.signal} for s in a.signals.itertuples(index=False)
         ],
@@ -146,7 +184,7 @@ def build_summary(a: Analysis) -> dict:
 
 def summary_json(a: Analysis) -> str:
     data = build_summary(a)
-    SummaryV1.model_validate(data)
+    SummaryV2.model_validate(data)
     return json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
@@ -155,6 +193,9 @@ def write_summary(a: Analysis, out_dir: str | Path) -> Path:
     return write_atomic(Path(out_dir) / "summary.json", summary_json(a))
 
 
-def read_summary(path: str | Path) -> SummaryV1:
+def read_summary(path: str | Path) -> SummaryV2:
     """Load and check a summary.json against the contract."""
-    return SummaryV1.model_validate_json(Path(path).read_text(encoding="utf-8"))
+    return SummaryV2.model_validate_json(Path(path).read_text(encoding="utf-8"))
+
+
+SummaryV1 = SummaryV2  # the version-1 fields are all part of version 2
