@@ -193,6 +193,11 @@ def model_parameters(a: Analysis) -> pd.DataFrame:
             ("spread across applicants (log-normal SD)", f"{c.sigma:.2f}"),
             ("chance one ranked program becomes the match", f"{c.c:.3f}"),
             ("correlation of Step 2 CK with expected interviews", f"{c.rho:.3f}"),
+            ("correlation of research experiences with expected interviews", f"{c.rho_research:.3f}"),
+            (
+                "share of the population with at least one DR interview (model estimate, no published count)",
+                f"{c.p_at_least_one:.0%}",
+            ),
         ],
         columns=["fitted parameter", "value"],
     )
@@ -245,11 +250,12 @@ def candidate_costs(a: Analysis, top: int = 12) -> pd.DataFrame:
 
 @_table
 def effect_sensitivity(a: Analysis) -> pd.DataFrame:
-    """How the plan's gain depends on the assumed share of the published association."""
+    """How the plan's gain depends on the reading of each channel (R-V4): the share of the
+    published away-rotation association counted at the host, and the letter effect."""
     s = a.effect_sensitivity()
     return pd.DataFrame(
         {
-            "share of the published association counted": s["association_exponent"].map(lambda v: f"{v:.2f}"),
+            "channel": s["channel"].map({"host": "at the host", "letter": "letter and US experience"}),
             "reading": s["reading"],
             "match chance with the plan": s["match_probability"].map(_pct),
             "gain (points)": s["gain_points"].map(lambda v: f"{v:+.1f}"),
@@ -332,5 +338,93 @@ def budget_curve_table(a: Analysis) -> pd.DataFrame:
             "rotations": c["rotations"],
             "gain in match chance (points)": c["gain_points"].map(lambda v: f"{v:.1f}"),
             "plan cost (USD)": c["cost_usd"].map(lambda v: f"{v:,.0f}"),
+        }
+    )
+
+
+# --------------------------------------------------------------------------- what moves the odds
+
+FACTOR_LABELS = {
+    "step2_ck": "Step 2 CK score",
+    "research_items": "Research items",
+    "failed_attempts": "Failed USMLE attempts",
+    "us_clinical_months": "US clinical experience (months)",
+    "us_radiology_letters": "US radiology letters",
+    "years_since_graduation": "Years since graduation",
+}
+
+
+def prose(a: Analysis, template: str):
+    """Markdown whose figures come from facts, assumptions and this analysis (helpers.prose)."""
+    from IPython.display import Markdown
+
+    from .prose import say
+
+    return Markdown(say(template, a.facts, a.assume, a=a))
+
+
+@_table
+def factors_table(a: Analysis) -> pd.DataFrame:
+    """What moves the odds: each record item, the applicant's value, its effect on the match
+    chance (percentage points against the reference record) and its basis."""
+    rows = []
+    for f in a.match_probability["factors"]:
+        value = f["value"]
+        shown = "not given" if value is None else (f"{value:g}" if isinstance(value, float) else str(value))
+        rows.append(
+            {
+                "what": FACTOR_LABELS.get(f["field"], f["field"]),
+                "your record": shown,
+                "effect on the match chance": f"{f['effect']:+.1f} points",
+                "basis": f["basis"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def coverage_note(a: Analysis) -> HTML:
+    """R-M1: what share of the national market the table covers, and what the chance counts."""
+    c = a.coverage
+    share = c["share_of_national_positions"]
+    text = (
+        f"The program table holds {c['programs_in_table']} programs with about {c['positions_in_table']:,} "
+        f"positions: {share:.0%} of the {c['national_positions']:,} DR positions offered nationally "
+        "(R-M1). The match chance counts only these programs"
+    )
+    if share < 0.5:
+        text += "; applying more widely would raise it"
+    return HTML(f"<p class='coverage'>{html.escape(text)}.</p>")
+
+
+def gate_note(a: Analysis) -> HTML:
+    """R-G1/R-G4: a blocked or conditional chance, said first."""
+    mp = a.match_probability
+    parts = []
+    if mp["blocked"]:
+        parts.append(
+            f"<strong>Blocked this cycle</strong> ({mp['blocked']['rule']}): {html.escape(mp['blocked']['reason'])}."
+        )
+    if mp["condition"]:
+        c = mp["condition"]
+        parts.append(
+            f"<strong>Only if</strong> ({c['rule']}, by {c['by']}): {html.escape(c['reason'])}. The chances below hold on that condition."
+        )
+    return HTML("<div class='gate'>" + "<br>".join(parts) + "</div>") if parts else HTML("")
+
+
+@_table
+def gains_table(a: Analysis) -> pd.DataFrame:
+    """Each planned rotation's gain in match chance, by channel (R-V4)."""
+    r = a.rotations
+    if not len(r):
+        return pd.DataFrame(
+            columns=["program", "at the host", "through the letter and US experience", "total"]
+        )
+    return pd.DataFrame(
+        {
+            "program": r["program_id"] + " " + r["name"],
+            "at the host": r["gain_host"].map(lambda x: f"{x:+.1f} points"),
+            "through the letter and US experience": r["gain_letter"].map(lambda x: f"{x:+.1f} points"),
+            "total": (r["gain_host"] + r["gain_letter"]).map(lambda x: f"{x:+.1f} points"),
         }
     )
