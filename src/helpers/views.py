@@ -68,7 +68,7 @@ def headline(a: Analysis) -> HTML:
         f"<strong>Applicant {html.escape(p.applicant_id)}{name}</strong>, application cycle {p.application_cycle} (ERAS in September {p.application_cycle}, Match Day in March {p.application_cycle + 1}); plan date {a.plan_date:%d %B %Y}.",
         f"Visa needed: {html.escape(p.visa_needed)}; {html.escape(p.school_status)}; Step 1 {html.escape(p.step1)}; Step 2 CK {p.step2_ck if p.step2_ck is not None else 'not yet'}; profile strength <em>{a.strength.label}</em> (R-T4).",
         f"Programs: {c['eligible']} eligible, {c['unknown']} unknown ({UNKNOWN_NOTE}), {c['excluded']} excluded, of {len(a.table)}.",
-        f"Plan: {rot} away rotation(s) for ${a.total_cost:,.0f} of a ${p.budget_usd:,.0f} budget; match chance about {_pct(round(a.with_plan['match_probability'] * 20) / 20)} (range {_pct(a.with_plan['match_probability_p10'])}-{_pct(a.with_plan['match_probability_p90'])}).",
+        f"Plan: {rot} away rotation(s) for ${a.total_cost:,.0f} of a ${p.budget_usd:,.0f} budget; match chance once interviewed about {_pct(round(a.with_plan['match_probability_if_interviewed'] * 20) / 20)}; overall, counting the risk of no interview, an estimated {_pct(round(a.with_plan['match_probability'] * 20) / 20)} (range {_pct(a.with_plan['match_probability_p10'])}-{_pct(a.with_plan['match_probability_p90'])}).",
     ]
     return HTML("<div class='headline'>" + "<br>".join(lines) + "</div>")
 
@@ -135,7 +135,7 @@ def odds_table(a: Analysis) -> pd.DataFrame:
                 "match chance (rounded to 5%)": _pct(round(s["match_probability"] * 20) / 20),
                 "10th-90th percentile": f"{_pct(s['match_probability_p10'])}-{_pct(s['match_probability_p90'])}",
                 "expected DR interviews": f"{s['expected_interviews']:.1f}",
-                "chance of at least one interview": _pct(s["p_at_least_one_interview"]),
+                "chance of at least one interview (model estimate)": _pct(s["p_at_least_one_interview"]),
                 "match chance if interviewed": _pct(s["match_probability_if_interviewed"]),
             }
         )
