@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from conftest import BIN, ROOT, awayplan, make_profile
 
-from helpers import batch
+from helpers import batch, fingerprint
 from helpers.cohort import Entry, load_cohort
 from helpers.config import ANALYSIS_NOTEBOOKS, DEFAULT_PROGRAMS, NOTEBOOKS_DIR
 from helpers.errors import InputError
@@ -444,18 +444,31 @@ def test_shared_fingerprint_covers_data_files(tmp_path, monkeypatch):
     nbs = tuple(NOTEBOOKS_DIR / n for n in ANALYSIS_NOTEBOOKS)
     base = batch.shared_inputs(DEFAULT_PROGRAMS, nbs)
     assumptions = tmp_path / "assumptions.yaml"
-    assumptions.write_bytes(batch.ASSUMPTIONS_FILE.read_bytes() + b"# edited\n")
-    monkeypatch.setattr(batch, "ASSUMPTIONS_FILE", assumptions)
+    assumptions.write_bytes(fingerprint.ASSUMPTIONS_FILE.read_bytes() + b"# edited\n")
+    monkeypatch.setattr(fingerprint, "ASSUMPTIONS_FILE", assumptions)
     assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) != base
     monkeypatch.undo()
     facts = tmp_path / "facts"
     facts.mkdir()
-    for f in batch.FACTS_DIR.iterdir():
+    for f in fingerprint.FACTS_DIR.iterdir():
         (facts / f.name).write_bytes(f.read_bytes())
-    monkeypatch.setattr(batch, "FACTS_DIR", facts)
+    monkeypatch.setattr(fingerprint, "FACTS_DIR", facts)
     assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) == base
     (facts / "odds_anchors.csv").write_bytes((facts / "odds_anchors.csv").read_bytes() + b"\n")
     assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) != base
+
+
+def test_shared_fingerprint_changes_when_a_package_that_shapes_reports_is_upgraded(monkeypatch):
+    nbs = tuple(NOTEBOOKS_DIR / n for n in ANALYSIS_NOTEBOOKS)
+    base = batch.shared_inputs(DEFAULT_PROGRAMS, nbs)
+    installed = fingerprint.package_versions()
+    assert installed["pandas"] and installed["nbconvert"] and installed["python"]
+    for name in ("pandas", "nbconvert", "python"):
+        upgraded = {**installed, name: installed[name] + ".post1"}
+        monkeypatch.setattr(fingerprint, "package_versions", lambda upgraded=upgraded: upgraded)
+        assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) != base, name
+    monkeypatch.undo()
+    assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) == base
 
 
 def fake_folder(root: Path, aid: str, inputs: str) -> Path:
