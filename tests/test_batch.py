@@ -304,6 +304,7 @@ def test_dask_scheduler_runs_the_cohort_on_its_workers(tmp_path):
         assert_complete(out / aid)
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_exit_2_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     res = awayplan(
@@ -545,6 +546,7 @@ def test_index_escapes_errors_and_links_reports(tmp_path):
     assert "overview.html" in page
 
 
+@pytest.mark.slow
 def test_cli_rejects_bad_run_options(tmp_path):
     out = tmp_path / "out"
     for args in (["--workers", "0"], ["--timeout", "0"], ["--timeout", "soon"], ["--timeout", "inf"]):

@@ -85,6 +85,7 @@ def test_papermill_with_parameters_writes_a_valid_summary(tmp_path, applicant):
     assert (out / "plan.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
 
 
+@pytest.mark.slow
 def test_tracked_notebooks_are_stripped():
     res = subprocess.run(
         [

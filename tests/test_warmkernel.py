@@ -25,6 +25,7 @@ def _python(code: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not LINUX, reason="counts threads in /proc")
 def test_fork_is_refused_once_the_process_has_a_second_thread():
     done = _python(
@@ -46,6 +47,7 @@ def test_fork_is_refused_once_the_process_has_a_second_thread():
     assert "2" in threaded and "thread" in threaded
 
 
+@pytest.mark.slow
 def test_warm_up_fills_the_calibration_cache_key_the_analysis_uses():
     # analysis.analyse() calls calibrate(str(facts.folder)) with facts = load_facts().
     done = _python(
