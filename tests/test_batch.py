@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from conftest import BIN, ROOT, awayplan, make_profile
 
-from helpers import batch
+from helpers import batch, fingerprint
 from helpers.cohort import Entry, load_cohort
 from helpers.config import ANALYSIS_NOTEBOOKS, DEFAULT_PROGRAMS, NOTEBOOKS_DIR
 from helpers.errors import InputError
@@ -304,6 +304,7 @@ def test_dask_scheduler_runs_the_cohort_on_its_workers(tmp_path):
         assert_complete(out / aid)
 
 
+@pytest.mark.slow
 def test_unreachable_scheduler_is_exit_2_and_writes_nothing(tmp_path):
     out = tmp_path / "out"
     res = awayplan(
@@ -444,18 +445,31 @@ def test_shared_fingerprint_covers_data_files(tmp_path, monkeypatch):
     nbs = tuple(NOTEBOOKS_DIR / n for n in ANALYSIS_NOTEBOOKS)
     base = batch.shared_inputs(DEFAULT_PROGRAMS, nbs)
     assumptions = tmp_path / "assumptions.yaml"
-    assumptions.write_bytes(batch.ASSUMPTIONS_FILE.read_bytes() + b"# edited\n")
-    monkeypatch.setattr(batch, "ASSUMPTIONS_FILE", assumptions)
+    assumptions.write_bytes(fingerprint.ASSUMPTIONS_FILE.read_bytes() + b"# edited\n")
+    monkeypatch.setattr(fingerprint, "ASSUMPTIONS_FILE", assumptions)
     assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) != base
     monkeypatch.undo()
     facts = tmp_path / "facts"
     facts.mkdir()
-    for f in batch.FACTS_DIR.iterdir():
+    for f in fingerprint.FACTS_DIR.iterdir():
         (facts / f.name).write_bytes(f.read_bytes())
-    monkeypatch.setattr(batch, "FACTS_DIR", facts)
+    monkeypatch.setattr(fingerprint, "FACTS_DIR", facts)
     assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) == base
     (facts / "odds_anchors.csv").write_bytes((facts / "odds_anchors.csv").read_bytes() + b"\n")
     assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) != base
+
+
+def test_shared_fingerprint_changes_when_a_package_that_shapes_reports_is_upgraded(monkeypatch):
+    nbs = tuple(NOTEBOOKS_DIR / n for n in ANALYSIS_NOTEBOOKS)
+    base = batch.shared_inputs(DEFAULT_PROGRAMS, nbs)
+    installed = fingerprint.package_versions()
+    assert installed["pandas"] and installed["nbconvert"] and installed["python"]
+    for name in ("pandas", "nbconvert", "python"):
+        upgraded = {**installed, name: installed[name] + ".post1"}
+        monkeypatch.setattr(fingerprint, "package_versions", lambda upgraded=upgraded: upgraded)
+        assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) != base, name
+    monkeypatch.undo()
+    assert batch.shared_inputs(DEFAULT_PROGRAMS, nbs) == base
 
 
 def fake_folder(root: Path, aid: str, inputs: str) -> Path:
@@ -532,6 +546,7 @@ def test_index_escapes_errors_and_links_reports(tmp_path):
     assert "overview.html" in page
 
 
+@pytest.mark.slow
 def test_cli_rejects_bad_run_options(tmp_path):
     out = tmp_path / "out"
     for args in (["--workers", "0"], ["--timeout", "0"], ["--timeout", "soon"], ["--timeout", "inf"]):

@@ -12,7 +12,15 @@ from conftest import make_profile, make_programs
 
 from helpers.analysis import analyse
 from helpers.assumptions import load_assumptions
-from helpers.budget import Candidate, Objective, best_set, exhaustive_best, rotation_cost, visa_fee
+from helpers.budget import (
+    Candidate,
+    Objective,
+    best_set,
+    choose,
+    exhaustive_best,
+    rotation_cost,
+    visa_fee,
+)
 from helpers.config import DEFAULT_PROGRAMS
 from helpers.facts import load_facts
 from helpers.programs import load_programs
@@ -30,11 +38,11 @@ def row(**cells):
 def test_R_C3_cost_parts_add_up():
     r = row(host_fee_usd="300", non_lcme_surcharge_usd="1000", housing_month_usd="1500")
     c = rotation_cost(make_profile(travel_cost_usd=900), r, "vslo", F, A)
-    months = 28 / 30.4375
-    assert c["vslo_fee"] == 15
+    months = int(A.value("rotation_weeks")) * 7 / 30.4375  # the block, in average months
+    assert c["vslo_fee"] == F.value("vslo_fee_usd")
     assert c["host_fee"] == 300 and c["non_lcme_surcharge"] == 1000
     assert c["housing"] == pytest.approx(1500 * months, abs=0.01)
-    assert c["insurance"] == pytest.approx(378 * months, abs=0.01)
+    assert c["insurance"] == pytest.approx(F.value("insurance_month_usd") * months, abs=0.01)
     assert c["travel"] == 900
     assert c["cost_usd"] == pytest.approx(
         sum(c[k] for k in ("vslo_fee", "host_fee", "non_lcme_surcharge", "housing", "travel", "insurance")),
@@ -60,7 +68,9 @@ def test_blank_costs_are_flagged_as_estimates():
 
 
 def test_visa_fees_once_only_from_abroad():
-    assert visa_fee(make_profile(current_us_status="none"), F) == 185 + 250
+    fees = F.value("visa_mrv_fee_usd") + F.value("visa_integrity_fee_usd")
+    assert fees > 0
+    assert visa_fee(make_profile(current_us_status="none"), F) == fees
     assert visa_fee(make_profile(current_us_status="f1"), F) == 0
 
 
@@ -115,9 +125,112 @@ def test_every_plan_respects_budget_and_three_at_most():
         assert len(a.rotations) <= 3
 
 
-def test_R_N1_two_by_default():
-    a = analyse(make_profile(budget_usd=30000), PROGRAMS)
-    assert len(a.rotations) <= 2 or any(r == "R-N2" for r, _ in a.advice)
+# --------------------------------------------------------------------------------------
+# R-N1/R-N2: how many rotations, on hand-made candidates with known values
+
+RC = A.value("rotation_count")
+DRAWS = 50
+
+
+def rotation_options(*specs: tuple[str, str, str, float]) -> tuple[list[Candidate], Objective]:
+    """One candidate per (program_id, state, tier, cost), in separate months, each adding an
+    equal, independent effect, so a third always adds value: only R-N2 can refuse it."""
+    base = np.full(DRAWS, 0.6)
+    cands, effects = [], {}
+    for i, (pid, state, tier, cost) in enumerate(specs):
+        start = dt.date(2027, 4 + 2 * i, 5)
+        effects[i] = np.full(DRAWS, -0.25)
+        value = float(np.mean(base * -np.expm1(effects[i])))
+        cands.append(
+            Candidate(
+                i,
+                pid,
+                Block(start, start + dt.timedelta(days=25)),
+                start,
+                "vslo",
+                cost,
+                value,
+                tier,
+                state,
+                i,
+            )
+        )
+    return cands, Objective(base, effects, 0.0, lambda c: False)
+
+
+# Three distinct opportunities (different regions and tiers), 1,000 dollars each.
+DISTINCT = (
+    ("N", "NY", "high_reach", 1000.0),
+    ("M", "OH", "mid_tier", 1000.0),
+    ("W", "CA", "img_friendly", 1000.0),
+)
+
+
+def plan_for(specs=DISTINCT, budget: float = 10000, fit=None, **profile):
+    cands, objective = rotation_options(*specs)
+    p = make_profile(budget_usd=budget, **{"preferred_states": ["NY", "OH", "CA"], **profile})
+    return choose(p, cands, objective, 0.0, "normal", fit or {}, A, budget=budget)
+
+
+def test_R_N2_third_rotation_chosen_when_all_three_conditions_hold():
+    plan = plan_for()
+    assert len(plan.selection.chosen) == 3
+    assert any(n.startswith("R-N2: a third rotation is justified") for n in plan.notes)
+    assert "R-N1: 3 well-chosen rotation(s) planned" in plan.notes
+
+
+def test_R_N1_two_rotations_when_a_third_has_no_reason():
+    plan = plan_for(preferred_states=[], ties_states=[])  # no geographic or fit reason anywhere
+    assert len(plan.selection.chosen) == int(RC["recommended_max"]) == 2
+    assert "R-N1: 2 well-chosen rotation(s) planned" in plan.notes
+    assert any(
+        n.startswith("R-N2: a third rotation is not advised") and "no specific" in n for n in plan.notes
+    )
+
+
+def test_R_N2_affordability_boundary_at_just_below_and_just_above_the_share():
+    share = float(RC["third_affordable_share"])
+    at = 3000 / share  # the three cost exactly the share of this budget
+    assert len(plan_for(budget=at).selection.chosen) == 3  # at the share: affordable
+    assert len(plan_for(budget=at + 1).selection.chosen) == 3  # cheaper than the share
+    over = plan_for(budget=at - 1)  # the three cost just more than the share
+    assert len(over.selection.chosen) == 2
+    assert any("R-N2" in n and "of the budget" in n for n in over.notes)
+
+
+def test_R_N2_fit_reason_boundary_at_just_below_and_just_above_fit_reason_min():
+    least = float(RC["fit_reason_min"])
+    far = {"preferred_states": [], "ties_states": []}  # no place reason: only fit can give one
+    for fit, third in ((least, True), (least + 0.01, True), (least - 0.01, False)):
+        plan = plan_for(fit=dict.fromkeys("NMW", fit), **far)
+        assert (len(plan.selection.chosen) == 3) is third, fit
+
+
+def test_R_N2_a_tie_state_is_a_geographic_reason_too():
+    plan = plan_for(preferred_states=[], ties_states=["NY", "OH", "CA"])
+    assert len(plan.selection.chosen) == 3
+
+
+def test_R_N2_same_region_and_tier_is_not_a_distinct_opportunity():
+    same = (
+        ("N", "NY", "mid_tier", 1000.0),
+        ("M", "PA", "mid_tier", 1000.0),
+        ("W", "CA", "img_friendly", 1000.0),
+    )
+    plan = plan_for(specs=same, preferred_states=["NY", "PA", "CA"])
+    assert len(plan.selection.chosen) == 2
+    assert any("not distinct opportunities" in n for n in plan.notes)
+    # Same region but different tiers are distinct.
+    mixed = (
+        ("N", "NY", "high_reach", 1000.0),
+        ("M", "PA", "mid_tier", 1000.0),
+        ("W", "CA", "img_friendly", 1000.0),
+    )
+    assert len(plan_for(specs=mixed, preferred_states=["NY", "PA", "CA"]).selection.chosen) == 3
+
+
+def test_R_N2_never_a_third_when_max_rotations_is_two():
+    assert len(plan_for(max_rotations=2).selection.chosen) == 2
 
 
 def test_R_N2_third_needs_all_conditions():

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from conftest import ROOT, awayplan
 
+# Every test here runs the installed `awayplan` command in a new process.
+pytestmark = pytest.mark.slow
+
 GOOD = (ROOT / "data" / "example-cohort" / "ex01-j1-student.yaml").read_text()
 
 

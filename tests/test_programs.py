@@ -27,6 +27,7 @@ def test_bundled_table_loads_with_unknowns():
     assert str(t["sponsors_j1"].dtype) == "boolean"
 
 
+@pytest.mark.slow
 def test_bundled_table_is_what_the_script_makes(tmp_path):
     out = tmp_path / "programs.csv"
     subprocess.run(

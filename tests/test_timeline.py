@@ -18,7 +18,6 @@ from helpers.timeline import (
     cycle_calendar,
     feasible_blocks,
     match_day,
-    nth_weekday,
     parse_months,
     to_ics,
 )
@@ -33,21 +32,32 @@ def test_match_day_is_third_friday_of_march():
     assert match_day(2028) == dt.date(2028, 3, 17)
 
 
+RULES = A.value("calendar_rules")
+
+
 def test_calendar_rules_reproduce_the_official_2026_cycle():
     official = {c.key: c for c in cycle_calendar(2025, F, A)}
     assert official["eras_submit"].status == "official"
     assert official["eras_submit"].date == dt.date(2025, 9, 3)
     later = {c.key: c for c in cycle_calendar(2027, F, A)}
     assert all(c.status == "estimated" for c in later.values())
-    assert later["eras_opens"].date == nth_weekday(2027, 6, 2, 1)
-    assert later["programs_review"].date - later["eras_submit"].date == dt.timedelta(days=21)
-    assert later["rank_list_deadline"].date == match_day(2028) - dt.timedelta(days=16)
+    assert later["eras_opens"].date == dt.date(2027, 6, 2)  # first Wednesday of June
+    assert later["eras_submit"].date == dt.date(2027, 9, 1)  # first Wednesday of September
+    review = dt.timedelta(days=int(RULES["programs_review_days_after_submission"]))
+    assert later["programs_review"].date == dt.date(2027, 9, 1) + review
+    before = dt.timedelta(days=int(RULES["rank_list_days_before_match_day"]))
+    assert later["match_day"].date == dt.date(2028, 3, 17)
+    assert later["rank_list_deadline"].date == dt.date(2028, 3, 17) - before
 
 
-def test_rank_list_rule_matches_past_deadlines():
-    # 2024: 28 Feb (Match Day 15 Mar); 2023: 1 Mar (Match Day 17 Mar), both in data/facts notes.
-    assert match_day(2024) - dt.timedelta(days=16) == dt.date(2024, 2, 28)
-    assert match_day(2023) - dt.timedelta(days=16) == dt.date(2023, 3, 1)
+@pytest.mark.parametrize(
+    ("cycle", "deadline"),
+    [(2023, dt.date(2024, 2, 28)), (2022, dt.date(2023, 3, 1))],  # past deadlines quoted in data/facts notes
+)
+def test_rank_list_rule_reproduces_past_deadlines_through_the_calendar(cycle, deadline):
+    dates = {c.key: c for c in cycle_calendar(cycle, F, A)}
+    assert dates["rank_list_deadline"].status == "estimated"
+    assert dates["rank_list_deadline"].date == deadline
 
 
 def test_leap_year_blocks_and_cycle():

@@ -1,484 +1,100 @@
-"""Running the notebooks for applicants: in parallel, isolated, resumable.
+"""Running the notebooks for a cohort: in parallel, isolated, resumable.
 
-Each worker process keeps a warm kernel source (`warmkernel.WarmKernels`): every applicant
-runs in its own kernel, forked from a process that has already imported the kit, and the
-kernel is killed when the applicant is done, so no state of one applicant reaches another.
-Papermill executes the three analysis notebooks in that kernel; report.py renders them.
+The parts live in their own modules, re-exported here:
+- fingerprint: what makes a finished folder reusable on a rerun (inputs.sha256);
+- execution: one applicant in a worker (warm kernel, notebooks, outputs, report, swap);
+- backends: worker processes on this machine, or a Dask cluster;
+- cohort_outputs: manifest.csv, the advisor's overview and index.html.
 
-Each applicant is built in a private staging folder and moved into place only when
-complete (report.html, summary.json, plan.ics, the executed notebooks and inputs.sha256),
-so a killed run never leaves a half-written report. A rerun skips applicants whose inputs
-are unchanged and whose folder is complete. One applicant's failure is recorded and never
-stops the others. Workers are local processes, or Dask workers given a scheduler address.
+This module runs a cohort: one run per output folder at a time, leftovers of a killed run
+removed, unchanged applicants kept, the rest submitted with a bounded window, progress
+shown, and the cohort outputs written at the end. One applicant's failure is recorded and
+never stops the others.
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
-import csv
 import datetime as dt
 import fcntl
-import hashlib
-import html
-import io
-import json
-import os
 import shutil
-import signal
 import sys
-import threading
-import time
-import traceback
-import uuid
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from pathlib import Path
 
-import nbformat
-
-from . import __version__
+from .backends import DaskBackend, LocalBackend, connect_scheduler, default_workers
 from .cohort import Entry
-from .config import ANALYSIS_NOTEBOOKS, ASSUMPTIONS_FILE, FACTS_DIR, NOTEBOOKS_DIR, ROOT
-from .outputs import applicant_dir, write_atomic
-from .profile import Profile, profile_to_yaml
-from .warmkernel import KernelStartError, WarmKernels
+from .cohort_outputs import (
+    MANIFEST_FIELDS,
+    OVERVIEW_HTML,
+    OVERVIEW_NOTEBOOK,
+    run_overview,
+    write_index,
+    write_manifest,
+)
+from .execution import (
+    _RUNNERS,
+    DEFAULT_TIMEOUT,
+    STAGING,
+    ApplicantTimeout,
+    Job,
+    Result,
+    Runner,
+    describe_failure,
+    execute_notebooks,
+    index_row,
+    run_applicant,
+    run_job,
+    run_papermill,
+    worker_runner,
+)
+from .fingerprint import (
+    INPUTS_FILE,
+    REPORT_FILES,
+    applicant_inputs,
+    complete_summary,
+    package_versions,
+    shared_inputs,
+)
 
-MANIFEST_FIELDS = ("applicant_id", "status", "seconds", "error")
-INPUTS_FILE = "inputs.sha256"
-REPORT_FILES = ("report.html", "summary.json", "plan.ics", *ANALYSIS_NOTEBOOKS)
-OVERVIEW_NOTEBOOK = "04-cohort.ipynb"
-OVERVIEW_HTML = "overview.html"
-DEFAULT_TIMEOUT = 300.0  # seconds per applicant; a warm applicant takes a few seconds
-STAGING = ".staging"
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "INPUTS_FILE",
+    "LOCK_FILE",
+    "MANIFEST_FIELDS",
+    "OVERVIEW_HTML",
+    "OVERVIEW_NOTEBOOK",
+    "REPORT_FILES",
+    "STAGING",
+    "_RUNNERS",
+    "ApplicantTimeout",
+    "CohortRun",
+    "DaskBackend",
+    "Job",
+    "LocalBackend",
+    "Result",
+    "Runner",
+    "applicant_inputs",
+    "complete_summary",
+    "connect_scheduler",
+    "default_workers",
+    "describe_failure",
+    "execute_notebooks",
+    "index_row",
+    "package_versions",
+    "run_applicant",
+    "run_cohort",
+    "run_job",
+    "run_overview",
+    "run_papermill",
+    "shared_inputs",
+    "worker_runner",
+    "write_index",
+    "write_manifest",
+]
+
 LOCK_FILE = ".awayplan.lock"
-
-
-@dataclass
-class Result:
-    """One applicant's outcome, as the manifest records it (plus what the index shows)."""
-
-    applicant_id: str
-    status: str  # ok | failed
-    seconds: float
-    error: str = ""
-    skipped: bool = False  # ok because the complete folder from an earlier run was kept
-    row: dict | None = None  # index.html figures for an ok applicant
-
-
-@dataclass(frozen=True)
-class Job:
-    """Everything a worker needs for one applicant (picklable; paths must exist on the worker)."""
-
-    profile: Profile
-    programs_path: Path
-    out_root: Path
-    inputs: str  # fingerprint of every input that changes the result
-    pdf: bool = False
-    timeout: float = DEFAULT_TIMEOUT
-    notebooks: tuple[Path, ...] = tuple(NOTEBOOKS_DIR / n for n in ANALYSIS_NOTEBOOKS)
-    force: bool = False
-
-
-# --------------------------------------------------------------------------------------
-# Inputs fingerprint (resume)
-
-
-def shared_inputs(programs_path: Path, notebooks: Sequence[Path], pdf: bool = False) -> str:
-    """Digest of what all applicants share: program table, notebooks, data, kit code and version."""
-    h = hashlib.sha256()
-
-    def add(label: str, data: bytes) -> None:
-        h.update(f"{label}\0{len(data)}\0".encode())
-        h.update(data)
-
-    add("version", __version__.encode())
-    add("pdf", b"1" if pdf else b"0")
-    add("programs", Path(programs_path).read_bytes())
-    for nb in notebooks:
-        add(f"notebook:{Path(nb).name}", Path(nb).read_bytes())
-    add("assumptions", ASSUMPTIONS_FILE.read_bytes())
-    for f in sorted(FACTS_DIR.iterdir()):
-        if f.is_file():
-            add(f"facts:{f.name}", f.read_bytes())
-    code = Path(__file__).parent
-    for f in sorted(code.rglob("*")):
-        if f.is_file() and f.suffix in (".py", ".css", ".tpl", ".j2") and "__pycache__" not in f.parts:
-            add(f"code:{f.relative_to(code)}", f.read_bytes())
-    return h.hexdigest()
-
-
-def applicant_inputs(shared: str, profile: Profile, today: dt.date | None = None) -> str:
-    """The fingerprint of one applicant: shared inputs plus the normalised profile.
-
-    A profile without plan_date is planned from today, so its result changes every day.
-    """
-    h = hashlib.sha256(shared.encode())
-    h.update(profile_to_yaml(profile).encode())
-    if profile.plan_date is None:
-        h.update(f"\0today={today or dt.date.today()}".encode())
-    return h.hexdigest()
-
-
-def complete_summary(folder: Path, inputs: str, pdf: bool = False) -> dict | None:
-    """The summary of a finished folder made from the same inputs, else None (must rerun).
-
-    Folders are only ever moved into place whole and every file in them was written
-    atomically, so "complete" means: same fingerprint, every file present and non-empty.
-    """
-    try:
-        if (folder / INPUTS_FILE).read_text(encoding="utf-8").strip() != inputs:
-            return None
-        names = [*REPORT_FILES, *(["report.pdf"] if pdf else [])]
-        if any((folder / n).stat().st_size == 0 for n in names):
-            return None
-        with (folder / "report.html").open("rb") as fh:
-            fh.seek(max(0, (folder / "report.html").stat().st_size - 64))
-            if b"</html>" not in fh.read():
-                return None
-        data = json.loads((folder / "summary.json").read_bytes())
-        return data if data.get("applicant_id") == folder.name and "programs" in data else None
-    except (OSError, ValueError, AttributeError):
-        return None
-
-
-# --------------------------------------------------------------------------------------
-# One applicant, in a worker
-
-
-def index_row(summary: dict) -> dict:
-    """The few figures index.html shows for an applicant (ids and numbers only, no names)."""
-    counts = {
-        k: sum(1 for p in summary["programs"] if p["status"] == k)
-        for k in ("eligible", "unknown", "excluded")
-    }
-    chance = summary.get("match_probability", {}).get("with_plan", {}).get("match_probability")
-    return {
-        **counts,
-        "rotations": len(summary["rotations"]),
-        "cost": float(summary["total_cost_usd"]),
-        "budget": float(summary["budget_usd"]),
-        "chance": chance,
-        "warnings": len(summary["warnings"]),
-    }
-
-
-class Runner:
-    """One worker's engine: warm kernels, the notebook templates, and the report exporter."""
-
-    def __init__(self, kernels: WarmKernels | None = None):
-        self.kernels = kernels or WarmKernels(ROOT)
-        self._templates: dict[tuple[str, int], nbformat.NotebookNode] = {}
-        self._lock = threading.Lock()  # the kernels are used by one applicant at a time
-
-    def warm(self) -> None:
-        """Start the zygote and a spare kernel now, so the first applicant does not wait."""
-        from .report import exporter
-
-        with self._lock:
-            exporter()
-            with contextlib.suppress(KernelStartError):
-                self.kernels.prepare_spare()
-
-    def warm_in_background(self) -> None:
-        """Warm up while the first jobs are checked (a rerun may need no kernel at all)."""
-        threading.Thread(target=self.warm, name="awayplan-warm", daemon=True).start()
-
-    def templates(self, paths: Sequence[Path]) -> list[nbformat.NotebookNode]:
-        out = []
-        for p in paths:
-            key = (str(p), Path(p).stat().st_mtime_ns)
-            if key not in self._templates:
-                self._templates[key] = nbformat.read(p, as_version=4)
-            out.append(copy_nb(self._templates[key]))
-        return out
-
-    def run(self, job: Job) -> Result:
-        """Build one applicant's complete folder, keep an unchanged one, or record why it failed."""
-        start = time.perf_counter()
-        aid = job.profile.applicant_id
-        try:
-            target = applicant_dir(job.out_root, aid)
-        except ValueError as exc:
-            return Result(aid, "failed", 0.0, str(exc))
-        if not job.force:
-            summary = complete_summary(target, job.inputs, job.pdf)
-            if summary is not None:
-                return Result(aid, "ok", 0.0, skipped=True, row=index_row(summary))
-        staging = Path(job.out_root) / STAGING / f"{aid}-{uuid.uuid4().hex[:8]}"
-        try:
-            staging.mkdir(parents=True)
-            profile_file = write_atomic(staging / "profile.yaml", profile_to_yaml(job.profile))
-            with self._lock:
-                notebooks = self._execute(job, profile_file, staging)
-            for path, nb in zip(job.notebooks, notebooks, strict=True):
-                write_atomic(staging / Path(path).name, nbformat.writes(nb))
-            summary = _finish(job, staging, notebooks)
-            (staging / "profile.yaml").unlink()
-            write_atomic(staging / INPUTS_FILE, job.inputs + "\n")
-            _swap_into_place(staging, target)
-            return Result(aid, "ok", round(time.perf_counter() - start, 2), row=index_row(summary))
-        except Exception as exc:  # one applicant's failure is recorded, never raised
-            shutil.rmtree(staging, ignore_errors=True)
-            return Result(aid, "failed", round(time.perf_counter() - start, 2), describe_failure(exc))
-
-    def _execute(self, job: Job, profile_file: Path, staging: Path) -> list[nbformat.NotebookNode]:
-        """Run the notebooks in a fresh kernel, killed after job.timeout seconds at the latest."""
-        templates = self.templates(job.notebooks)
-        km = self.kernels.start()  # one retry inside; KernelStartError names both attempts
-        timed_out = threading.Event()
-
-        def expire() -> None:
-            timed_out.set()
-            self.kernels.kill(km)
-
-        timer = threading.Timer(job.timeout, expire)
-        timer.daemon = True
-        timer.start()
-        try:
-            return execute_notebooks(templates, profile_file, job.programs_path, staging, km, job.timeout)
-        except Exception as exc:
-            if timed_out.is_set():
-                raise ApplicantTimeout(f"timed out after {job.timeout:g} s (see --timeout)") from exc
-            raise
-        finally:
-            timer.cancel()
-            self.kernels.stop(km)
-            with contextlib.suppress(KernelStartError):
-                self.kernels.prepare_spare()  # the next kernel starts while this report renders
-
-    def close(self) -> None:
-        self.kernels.close()
-
-
-class ApplicantTimeout(Exception):
-    """The applicant's notebooks ran longer than --timeout."""
-
-
-def execute_notebooks(
-    templates: list[nbformat.NotebookNode],
-    profile_path: Path,
-    programs_path: Path,
-    out_dir: Path,
-    km,
-    timeout: float | None = DEFAULT_TIMEOUT,
-) -> list[nbformat.NotebookNode]:
-    """Run the notebooks with papermill in one kernel; return them executed.
-
-    Parameters are paths only (papermill copies them into the notebook metadata).
-    """
-    executed = []
-    for template in templates:
-        params = {"profile_path": str(profile_path), "programs_path": str(programs_path)}
-        if "out_dir = " in "".join(
-            c.source for c in template.cells if "parameters" in c.metadata.get("tags", [])
-        ):
-            params["out_dir"] = str(out_dir)
-        executed.append(run_papermill(template, params, km, timeout))
-    return executed
-
-
-def run_papermill(template: nbformat.NotebookNode, params: dict, km, timeout: float | None):
-    """Execute one notebook with papermill in the given (already started) kernel, in memory."""
-    import papermill as pm
-
-    return pm.execute_notebook(
-        template,
-        None,
-        parameters=params,
-        kernel_name="python3",
-        km=km,
-        progress_bar=False,
-        request_save_on_cell_execute=False,
-        execution_timeout=timeout,
-        cwd=str(ROOT),
-    )
-
-
-def _finish(job: Job, staging: Path, notebooks: list[nbformat.NotebookNode]) -> dict:
-    """Check summary.json against the contract and render report.html (and the PDF)."""
-    from .report import print_pdf, write_report
-    from .summary import read_summary
-
-    read_summary(staging / "summary.json")
-    summary = json.loads((staging / "summary.json").read_bytes())
-    generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    report = write_report(
-        staging / "report.html", job.profile.applicant_id, job.profile.name, notebooks, generated
-    )
-    if job.pdf:
-        print_pdf(report, staging / "report.pdf")
-    return summary
-
-
-def copy_nb(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    return nbformat.from_dict(json.loads(json.dumps(nb)))
-
-
-def describe_failure(exc: BaseException) -> str:
-    """One line for the manifest: the exception, or the failing cell's error for notebooks."""
-    name = exc.__class__.__name__
-    evalue = getattr(exc, "evalue", None) or str(exc)
-    if name == "PapermillExecutionError":
-        return f"notebook cell failed: {getattr(exc, 'ename', '')}: {evalue}".splitlines()[0][:500]
-    if isinstance(exc, ApplicantTimeout | KernelStartError):
-        return str(exc).splitlines()[0][:500]
-    text = (
-        f"{name}: {evalue}".splitlines()[0]
-        if evalue
-        else "".join(traceback.format_exception_only(exc)).strip()
-    )
-    return text[:500]
-
-
-def _swap_into_place(staging: Path, target: Path) -> None:
-    """Replace the applicant's folder by the finished staging folder in two renames."""
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{uuid.uuid4().hex[:8]}")
-        target.rename(old)
-    staging.rename(target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-# One Runner per worker thread: local pool processes and Dask workers alike.
-_LOCAL = threading.local()
-_RUNNERS: list[Runner] = []
-
-
-def worker_runner() -> Runner:
-    runner = getattr(_LOCAL, "runner", None)
-    if runner is None:
-        runner = _LOCAL.runner = Runner()
-        _RUNNERS.append(runner)
-    return runner
-
-
-@atexit.register
-def _close_runners() -> None:
-    while _RUNNERS:
-        with contextlib.suppress(Exception):
-            _RUNNERS.pop().close()
-
-
-def run_job(job: Job) -> Result:
-    """The task each worker runs: one applicant, with this worker's warm kernels."""
-    return worker_runner().run(job)
-
-
-def _init_local_worker() -> None:
-    """Pool initializer: Ctrl-C is the main process's business; warm up straight away."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    worker_runner().warm_in_background()
-
-
-# --------------------------------------------------------------------------------------
-# One applicant from the command line
-
-
-def run_applicant(
-    profile: Profile,
-    programs_path: Path,
-    out_root: Path,
-    pdf: bool = False,
-    timeout: float = DEFAULT_TIMEOUT,
-    notebooks: Sequence[Path] | None = None,
-) -> Result:
-    """Build one applicant's folder now (always rebuilt, in this process)."""
-    notebooks = tuple(notebooks or Job.__dataclass_fields__["notebooks"].default)
-    inputs = applicant_inputs(shared_inputs(programs_path, notebooks, pdf), profile)
-    runner = Runner()
-    try:
-        return runner.run(Job(profile, programs_path, out_root, inputs, pdf, timeout, notebooks, force=True))
-    finally:
-        runner.close()
-        shutil.rmtree(Path(out_root) / STAGING, ignore_errors=True)
-
-
-# --------------------------------------------------------------------------------------
-# A cohort
-
-
-def default_workers() -> int:
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover (not Linux)
-        return max(1, os.cpu_count() or 1)
-
-
-class LocalBackend:
-    """Worker processes on this machine (spawned, each warming its own kernels)."""
-
-    def __init__(self, workers: int):
-        self.workers = workers
-        self.pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context("spawn"), initializer=_init_local_worker
-        )
-
-    @property
-    def slots(self) -> int:
-        return self.workers
-
-    def submit(self, job: Job) -> Future:
-        return self.pool.submit(run_job, job)
-
-    def wait_any(self, futures: set) -> set:
-        done, _ = wait(futures, return_when=FIRST_COMPLETED)
-        return done
-
-    def close(self, cancel: bool = False) -> None:
-        if cancel:
-            import psutil
-
-            self.pool.shutdown(wait=False, cancel_futures=True)
-            for child in psutil.Process().children():  # the pool's workers; their kernels follow
-                with contextlib.suppress(psutil.Error):
-                    child.terminate()
-            return
-        self.pool.shutdown(wait=True)
-
-
-class DaskBackend:
-    """Workers of a Dask distributed cluster (same paths and kit install on every worker)."""
-
-    def __init__(self, address: str, connect_timeout: float = 20):
-        from distributed import Client
-
-        self.client = Client(address, timeout=connect_timeout, set_as_default=False)
-
-    @property
-    def slots(self) -> int:
-        return max(1, sum(self.client.nthreads().values()))
-
-    def submit(self, job: Job):
-        return self.client.submit(
-            run_job, job, pure=False, key=f"awayplan-{job.profile.applicant_id}-{uuid.uuid4().hex[:8]}"
-        )
-
-    def wait_any(self, futures: set) -> set:
-        from distributed import wait as dwait
-
-        with self.client.as_current():
-            done, _ = dwait(list(futures), return_when="FIRST_COMPLETED")
-        return set(done)
-
-    def close(self, cancel: bool = False) -> None:
-        self.client.close()
-
-
-def connect_scheduler(address: str) -> DaskBackend:
-    """A backend on the Dask scheduler at `address`; InputError if it cannot be reached."""
-    from .errors import InputError, Problem
-
-    try:
-        return DaskBackend(address)
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise InputError(
-            [Problem("--scheduler", f"cannot reach a Dask scheduler at {address!r} ({exc})".splitlines()[0])]
-        ) from None
 
 
 @dataclass
@@ -647,81 +263,3 @@ class _Progress:
 
 def _progress_bar(total: int, progress) -> _Progress:
     return _Progress(total, progress)
-
-
-# --------------------------------------------------------------------------------------
-# Cohort outputs: manifest.csv, the overview notebook, index.html
-
-
-def write_manifest(out_root: Path, results: list[Result]) -> Path:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=MANIFEST_FIELDS, lineterminator="\n")
-    writer.writeheader()
-    for r in results:
-        writer.writerow(
-            {
-                "applicant_id": r.applicant_id,
-                "status": r.status,
-                "seconds": f"{r.seconds:.2f}",
-                "error": r.error,
-            }
-        )
-    return write_atomic(out_root / "manifest.csv", buf.getvalue())
-
-
-def run_overview(out_root: Path, programs_path: Path) -> str:
-    """Run notebooks/04-cohort.ipynb on the finished folder; '' when done, else the error."""
-    from .overview import write_overview_html
-
-    kernels = WarmKernels(ROOT)
-    km = None
-    try:
-        nb = nbformat.read(NOTEBOOKS_DIR / OVERVIEW_NOTEBOOK, as_version=4)
-        km = kernels.start()
-        params = {"reports_dir": str(out_root), "programs_path": str(programs_path)}
-        nb = run_papermill(nb, params, km, DEFAULT_TIMEOUT)
-        write_atomic(out_root / OVERVIEW_NOTEBOOK, nbformat.writes(nb))
-        write_overview_html(out_root / OVERVIEW_HTML, nb)
-        return ""
-    except Exception as exc:
-        return describe_failure(exc)
-    finally:
-        if km is not None:
-            kernels.stop(km)
-        kernels.close()
-
-
-def write_index(out_root: Path, results: list[Result], overview: bool = True) -> Path:
-    """index.html: one row per applicant linking its report (ids and figures only, no names)."""
-    rows = []
-    for r in results:
-        aid = html.escape(r.applicant_id)
-        if r.status == "ok" and r.row is not None:
-            x = r.row
-            chance = "" if x["chance"] is None else f"{100 * x['chance']:.0f}%"
-            rows.append(
-                f"<tr><td><a href='{html.escape(r.applicant_id, quote=True)}/report.html'>{aid}</a></td><td>ok</td>"
-                f"<td>{x['eligible']}</td><td>{x['unknown']}</td><td>{x['rotations']}</td>"
-                f"<td>${x['cost']:,.0f} / ${x['budget']:,.0f}</td><td>{chance}</td><td>{x['warnings']}</td><td></td></tr>"
-            )
-        else:
-            rows.append(
-                f"<tr><td>{aid}</td><td>{html.escape(r.status)}</td><td></td><td></td><td></td><td></td><td></td><td></td><td>{html.escape(r.error)}</td></tr>"
-            )
-    ok = sum(r.status == "ok" for r in results)
-    link = (
-        f"<p><a href='{OVERVIEW_HTML}'>Advisor's overview</a>: eligible programs, budgets, applicants at risk and the questions to send programs.</p>"
-        if overview
-        else "<p>The advisor's overview could not be built this time (see the command's output).</p>"
-    )
-    page = f"""<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>
-<meta http-equiv='Content-Security-Policy' content="default-src 'none'; style-src 'unsafe-inline'">
-<title>awayplan cohort overview</title>
-<style>body{{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1100px;margin:auto;padding:1.5rem;font-size:14px}}
-table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #ccc;padding:4px 6px;text-align:left}}thead th{{background:#eef2f8}}</style></head>
-<body><h1>Cohort overview</h1><p>{ok} of {len(results)} applicants have a complete report. Failures are listed with the reason; see manifest.csv.</p>
-{link}
-<table><thead><tr><th>applicant</th><th>status</th><th>eligible</th><th>unknown</th><th>rotations</th><th>cost / budget</th><th>match chance with plan</th><th>warnings</th><th>error</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table></body></html>
-"""
-    return write_atomic(out_root / "index.html", page)

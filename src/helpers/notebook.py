@@ -50,6 +50,12 @@ def _analysis(profile_sig: tuple, programs_sig: tuple, today: dt.date) -> Analys
     return analyse(profile, programs, today=today)
 
 
+def save_outputs(profile_path: str | Path, programs_path: str | Path, out_dir: str | Path) -> list[Path]:
+    """summary.json and plan.ics for these inputs: what a batch run calls in the applicant's
+    kernel once the notebooks are done (the analysis they showed is reused, not recomputed)."""
+    return save(run(profile_path, programs_path), out_dir)
+
+
 def save(a: Analysis, out_dir: str | Path | None) -> list[Path]:
     """Write summary.json and plan.ics into out_dir (nothing when out_dir is None)."""
     if not out_dir:

@@ -8,7 +8,15 @@ applicant's notebooks leave in memory can reach another's report.
 
 The zygote imports modules and loads shared data only (facts, assumptions, the odds
 calibration); it never sees an applicant. Kernels are started through jupyter_client's
-provisioner interface, so papermill and nbclient drive them like any other kernel.
+public provisioner interface (the `awayplan-fork` entry point, named in the kernel spec's
+metadata), so papermill and nbclient drive them like any other kernel.
+
+Forking is only safe while the zygote has a single thread (a fork copies just the calling
+thread; a lock another thread held would stay locked in the child), so the zygote checks
+that before every fork and otherwise says no: the kernel then starts the ordinary way.
+The zygote never reaps a kernel on its own: a kernel that exits stays a zombie until the
+worker asks for its exit status, so its process id (and group id) cannot be reused while
+the worker may still signal it.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import traceback
 import uuid
@@ -30,10 +39,12 @@ from queue import Empty
 from typing import Any
 
 import psutil
-from jupyter_client import KernelManager
+from jupyter_client import KernelManager, protocol_version_info
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
 from jupyter_client.provisioning import LocalProvisioner
 from jupyter_core.utils import run_sync
+from traitlets import Any as AnyTrait
 
 READY_TIMEOUT = 180.0  # seconds for the zygote's imports on a busy machine
 FORK_TIMEOUT = 30.0
@@ -44,6 +55,7 @@ THREAD_LIMITS = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MK
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 TMP_PREFIX = "awayplan-kernels-"
 OWNER_FILE = "owner"  # "pid create_time" of the worker that owns a kernel folder
+PROVISIONER = "awayplan-fork"  # entry point in jupyter_client.kernel_provisioners (pyproject.toml)
 
 
 class KernelStartError(RuntimeError):
@@ -74,9 +86,9 @@ def warm_up() -> None:
         from .facts import load_facts
         from .odds import calibrate
 
-        load_facts()
+        facts = load_facts()
         load_assumptions()
-        calibrate()
+        calibrate(str(facts.folder))  # the same cache key as analysis.analyse()
 
 
 def _become_kernel(argv: list[str], cwd: str, log: str) -> None:
@@ -130,31 +142,70 @@ def serve(workdir: Path | None = None) -> None:
         replies.write(json.dumps({"error": f"{exc.__class__.__name__}: {exc}"}) + "\n")
         replies.flush()
         raise SystemExit(1) from exc
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # kernels are reaped as they exit
+    # SIGCHLD keeps its default: a kernel that exits stays a zombie until the worker asks
+    # for its status ({"poll": pid}), so its pid cannot be reused while the worker may signal it.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     replies.write(json.dumps({"ready": os.getpid()}) + "\n")
     replies.flush()
-    children: list[psutil.Process] = []
+    children: set[int] = set()
     orphaned = True
     for line in requests:
         req = json.loads(line)
         if req.get("bye"):
             orphaned = False
             break
-        pid = os.fork()
-        if pid == 0:
-            requests.close()
-            replies.close()
-            _become_kernel(req["argv"], req["cwd"], req["log"])
-        with contextlib.suppress(psutil.Error):
-            children.append(psutil.Process(pid))
-        children = [c for c in children if c.is_running()]
-        replies.write(json.dumps({"pid": pid}) + "\n")
+        if "poll" in req:
+            reply = _reap(int(req["poll"]), children)
+        elif unsafe := fork_unsafe():
+            reply = {"unsafe": unsafe}
+        else:
+            pid = os.fork()
+            if pid == 0:
+                requests.close()
+                replies.close()
+                _become_kernel(req["argv"], req["cwd"], req["log"])
+            children.add(pid)
+            reply = {"pid": pid}
+        replies.write(json.dumps(reply) + "\n")
         replies.flush()
-    for child in children:  # the worker has gone: take its kernels along
-        with contextlib.suppress(psutil.Error):
-            child.kill()
+    for pid in children:  # the worker has gone: take its kernels along
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)  # unreaped, so the group id is still this kernel's
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
     if orphaned and workdir is not None:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def fork_unsafe() -> str:
+    """Why this process must not fork now ('' when it may): it must have a single thread.
+
+    Python's own count misses threads started by C libraries, so on Linux the kernel's
+    count (/proc/self/task) must agree.
+    """
+    n = threading.active_count()
+    if n != 1:
+        return f"{n} Python threads"
+    try:
+        tasks = len(os.listdir("/proc/self/task"))
+    except OSError:  # no /proc (not Linux): Python's count is all there is
+        return ""
+    return "" if tasks == 1 else f"{tasks} threads"
+
+
+def _reap(pid: int, children: set[int]) -> dict:
+    """{"running": true}, or the kernel's exit code (Popen's convention: -N for signal N)."""
+    if pid not in children:
+        return {"exit": None}
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        children.discard(pid)
+        return {"exit": None}
+    if done == 0:
+        return {"running": True}
+    children.discard(pid)
+    return {"exit": os.waitstatus_to_exitcode(status)}
 
 
 # --------------------------------------------------------------------------------------
@@ -178,6 +229,7 @@ class Zygote:
             start_new_session=True,  # a Ctrl-C reaches the worker, which then closes us
         )
         self._buffer = b""
+        self._lock = threading.Lock()  # one request at a time (the timeout thread polls too)
         reply = self._read(READY_TIMEOUT)
         if "ready" not in reply:
             self.close()
@@ -214,15 +266,22 @@ class Zygote:
                 return lines[-1][:300]
         return "no message"
 
-    def fork(self, argv: list[str], cwd: str, log: str) -> int:
-        """Ask for a kernel; returns its process id (the kernel is not yet listening)."""
+    def request(self, message: dict, timeout: float = FORK_TIMEOUT) -> dict:
+        """Send one request line and read its reply line."""
         assert self.proc.stdin is not None
-        try:
-            self.proc.stdin.write((json.dumps({"argv": argv, "cwd": cwd, "log": log}) + "\n").encode())
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError) as exc:
-            raise KernelStartError(f"warm kernel process is gone ({exc})") from exc
-        return int(self._read(FORK_TIMEOUT)["pid"])
+        with self._lock:
+            try:
+                self.proc.stdin.write((json.dumps(message) + "\n").encode())
+                self.proc.stdin.flush()
+            except (BrokenPipeError, OSError, ValueError) as exc:
+                raise KernelStartError(f"warm kernel process is gone ({exc})") from exc
+            return self._read(timeout)
+
+    def fork(self, argv: list[str], cwd: str, log: str) -> int | None:
+        """Ask for a kernel: its process id (not yet listening), or None when the zygote
+        cannot fork safely (it has more than one thread)."""
+        reply = self.request({"argv": argv, "cwd": cwd, "log": log})
+        return int(reply["pid"]) if "pid" in reply else None
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
@@ -241,40 +300,49 @@ class Zygote:
 
 
 class ForkedProcess:
-    """The part of subprocess.Popen that jupyter_client uses, for a kernel we did not spawn."""
+    """The part of subprocess.Popen that jupyter_client uses, for a kernel the zygote forked.
+
+    The zygote is the kernel's parent, so it alone can reap the kernel and read its exit
+    status: poll() asks it. Until then the kernel is at worst a zombie and its pid and
+    process group id stay its own, so a signal sent after poll() said "running" (under the
+    same lock) cannot reach an unrelated process.
+    """
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int):
+    def __init__(self, pid: int, zygote: Zygote):
         self.pid = pid
-        try:
-            self._proc: Any = psutil.Process(pid)
-        except psutil.NoSuchProcess:
-            self._proc = None
+        self.zygote = zygote
         self.returncode: int | None = None
+        self._lock = threading.RLock()
 
     def poll(self) -> int | None:
-        if self.returncode is None:
-            try:
-                running = self._proc is not None and self._proc.status() != psutil.STATUS_ZOMBIE
-            except psutil.Error:
-                running = False
-            if not running:
-                self.returncode = 0
-        return self.returncode
+        with self._lock:
+            if self.returncode is None:
+                try:
+                    reply = self.zygote.request({"poll": self.pid})
+                except KernelStartError:
+                    reply = {"exit": None}
+                if "exit" in reply:
+                    # None: the zygote has gone, and it kills its kernels on the way out.
+                    code = reply["exit"]
+                    self.returncode = -signal.SIGKILL if code is None else int(code)
+            return self.returncode
 
     def wait(self, timeout: float | None = None) -> int:
         deadline = None if timeout is None else time.monotonic() + timeout
-        while self.poll() is None:
+        while (code := self.poll()) is None:
             if deadline is not None and time.monotonic() > deadline:
                 raise subprocess.TimeoutExpired(str(self.pid), timeout or 0)
             time.sleep(0.01)
-        return self.returncode or 0
+        return code
 
-    def send_signal(self, signum: int) -> None:
-        if self.poll() is None:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                self._proc.send_signal(signum)
+    def send_signal(self, signum: int, group: bool = False) -> None:
+        """Signal the kernel (or its whole process group) unless it has been reaped."""
+        with self._lock:
+            if self.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    (os.killpg if group else os.kill)(self.pid, signum)
 
     def kill(self) -> None:
         self.send_signal(signal.SIGKILL)
@@ -284,23 +352,41 @@ class ForkedProcess:
 
 
 class ForkProvisioner(LocalProvisioner):
-    """Launches the kernel by forking the zygote instead of running a new Python."""
+    """Launches the kernel by forking the zygote instead of running a new Python.
 
-    zygote: Zygote | None = None
+    Registered as the `awayplan-fork` provisioner; the kernel spec's metadata passes the
+    `WarmKernels` that owns the zygote. When the zygote says a fork is not safe, the kernel
+    starts the ordinary way (LocalProvisioner's new process).
+    """
+
+    warm = AnyTrait(None, allow_none=True, help="the WarmKernels whose zygote forks the kernel")
     log_path: str = os.devnull
+    forked = False
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any):
-        if self.zygote is None:
+        if self.warm is None:
             raise KernelStartError("no warm kernel process")
         # The kernel's own arguments: everything after `-m ipykernel_launcher`.
         argv = cmd[cmd.index("ipykernel_launcher") + 1 :] if "ipykernel_launcher" in cmd else cmd[1:]
         cwd = str(kwargs.get("cwd") or Path.cwd())
-        pid = self.zygote.fork(argv, cwd, self.log_path)
-        self.process = ForkedProcess(pid)
+        self.log_path = str(self.warm.tmp / f"{self.kernel_id}.log")
+        zygote = self.warm.zygote_now()
+        pid = zygote.fork(argv, cwd, self.log_path)
+        if pid is None:  # the zygote has more than one thread: start a new Python instead
+            kwargs["env"] = {**kwargs.get("env", os.environ), **THREAD_LIMITS}
+            return await super().launch_kernel(cmd, **kwargs)
+        self.forked = True
+        self.process = ForkedProcess(pid, zygote)
         self.pid = pid
         self.pgid = pid  # the kernel calls setsid()
         self.cwd = cwd
         return self.connection_info
+
+    async def send_signal(self, signum: int) -> None:
+        if isinstance(self.process, ForkedProcess):
+            self.process.send_signal(signum, group=True)
+        else:
+            await super().send_signal(signum)
 
 
 class QuickReadyClient(AsyncKernelClient):
@@ -317,7 +403,8 @@ class QuickReadyClient(AsyncKernelClient):
             msg_id = self.kernel_info()
             if await self._answered(msg_id, deadline):
                 return
-            if self.parent is not None and not await self.parent._async_is_alive():
+            prov = getattr(self.parent, "provisioner", None)
+            if prov is not None and await prov.poll() is not None:
                 raise RuntimeError("Kernel died before replying to kernel_info")
             if time.monotonic() > deadline:
                 raise RuntimeError("Kernel didn't respond in time")
@@ -335,7 +422,7 @@ class QuickReadyClient(AsyncKernelClient):
                     if msg["parent_header"].get("msg_id") == msg_id:
                         replied = msg["msg_type"] == "kernel_info_reply"
                         if replied:
-                            self._handle_kernel_info_reply(msg)
+                            self._adapt_protocol(msg)
             try:
                 msg = await self.iopub_channel.get_msg(timeout=0.01 if not replied else 0.05)
             except Empty:
@@ -347,6 +434,27 @@ class QuickReadyClient(AsyncKernelClient):
             ):
                 idle = True
         return replied and idle
+
+    def _adapt_protocol(self, msg: dict) -> None:
+        """What jupyter_client does with a kernel_info reply: speak the kernel's protocol."""
+        major = int(msg["content"]["protocol_version"].split(".")[0])
+        if major != protocol_version_info[0]:
+            self.session.adapt_version = major
+
+
+class WarmKernelSpecs(KernelSpecManager):
+    """The installed kernel specs, each naming the fork provisioner (and its WarmKernels) in
+    its metadata: the public way to pick a provisioner for a kernel."""
+
+    warm = AnyTrait(None, allow_none=True)
+
+    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
+        spec = super().get_kernel_spec(kernel_name)
+        spec.metadata = {
+            **spec.metadata,
+            "kernel_provisioner": {"provisioner_name": PROVISIONER, "config": {"warm": self.warm}},
+        }
+        return spec
 
 
 class WarmKernelManager(KernelManager):
@@ -381,6 +489,11 @@ class WarmKernels:
         self.zygote: Zygote | None = None
         self.spare: KernelManager | None = None
         self.started = 0
+        self.specs = WarmKernelSpecs(warm=self)
+
+    def zygote_now(self) -> Zygote:
+        """The running zygote, started (again) if need be."""
+        return self._ensure_zygote()
 
     def _ensure_zygote(self) -> Zygote:
         if self.zygote is None or not self.zygote.alive():
@@ -413,20 +526,17 @@ class WarmKernels:
 
     def _launch(self) -> WarmKernelManager:
         """Fork a kernel from the zygote (returns before the kernel is listening)."""
-        zygote = self._ensure_zygote()
         name = f"k{self.started}-{uuid.uuid4().hex[:6]}"
         self.started += 1
         km = WarmKernelManager(
             kernel_name="python3",
+            kernel_id=name,
+            kernel_spec_manager=self.specs,
             transport="ipc",
             ip=str(self.tmp / name),
             connection_file=str(self.tmp / f"{name}.json"),
             client_class="helpers.warmkernel.QuickReadyClient",
         )
-        prov = ForkProvisioner(kernel_id=name, kernel_spec=km.kernel_spec, parent=km)
-        prov.zygote = zygote
-        prov.log_path = str(self.tmp / f"{name}.log")
-        km.provisioner = prov
         try:
             km.start_kernel(cwd=str(self.cwd), extra_arguments=KERNEL_ARGS)
         except Exception:
@@ -446,13 +556,15 @@ class WarmKernels:
         try:
             run_sync(ready)()
         except Exception as exc:
-            tail = _last_line(Path(km.provisioner.log_path))
+            tail = _last_line(Path(getattr(km.provisioner, "log_path", None) or os.devnull))
             raise KernelStartError(f"{exc}{f' ({tail})' if tail else ''}") from exc
 
     def kill(self, km: KernelManager) -> None:
         """Kill a kernel and what it started, now; safe from another thread (the timeout)."""
         proc = getattr(km.provisioner, "process", None)
-        if proc is not None and proc.poll() is None:
+        if isinstance(proc, ForkedProcess):
+            proc.send_signal(signal.SIGKILL, group=True)
+        elif proc is not None and proc.poll() is None:  # a kernel started the ordinary way
             with contextlib.suppress(OSError):
                 os.killpg(proc.pid, signal.SIGKILL)
 
@@ -468,7 +580,7 @@ class WarmKernels:
                 proc.wait(timeout=5)
         with contextlib.suppress(Exception):
             km.cleanup_resources()
-        log = Path(getattr(km.provisioner, "log_path", os.devnull))
+        log = Path(getattr(km.provisioner, "log_path", None) or os.devnull)
         if log.parent == self.tmp:
             log.unlink(missing_ok=True)
 

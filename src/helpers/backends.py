@@ -1,0 +1,94 @@
+"""Where a cohort's applicants run: worker processes on this machine, or a Dask cluster.
+
+A backend submits `execution.run_job` for a Job and waits for any of the futures; each
+worker keeps its own warm kernels (see execution.worker_runner).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from multiprocessing import get_context
+
+from .execution import Job, init_local_worker, run_job
+
+
+def default_workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover (not Linux)
+        return max(1, os.cpu_count() or 1)
+
+
+class LocalBackend:
+    """Worker processes on this machine (spawned, each warming its own kernels)."""
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=get_context("spawn"), initializer=init_local_worker
+        )
+
+    @property
+    def slots(self) -> int:
+        return self.workers
+
+    def submit(self, job: Job) -> Future:
+        return self.pool.submit(run_job, job)
+
+    def wait_any(self, futures: set) -> set:
+        done, _ = wait(futures, return_when=FIRST_COMPLETED)
+        return done
+
+    def close(self, cancel: bool = False) -> None:
+        if cancel:
+            import psutil
+
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            for child in psutil.Process().children():  # the pool's workers; their kernels follow
+                with contextlib.suppress(psutil.Error):
+                    child.terminate()
+            return
+        self.pool.shutdown(wait=True)
+
+
+class DaskBackend:
+    """Workers of a Dask distributed cluster (same paths and kit install on every worker)."""
+
+    def __init__(self, address: str, connect_timeout: float = 20):
+        from distributed import Client
+
+        self.client = Client(address, timeout=connect_timeout, set_as_default=False)
+
+    @property
+    def slots(self) -> int:
+        return max(1, sum(self.client.nthreads().values()))
+
+    def submit(self, job: Job):
+        return self.client.submit(
+            run_job, job, pure=False, key=f"awayplan-{job.profile.applicant_id}-{uuid.uuid4().hex[:8]}"
+        )
+
+    def wait_any(self, futures: set) -> set:
+        from distributed import wait as dwait
+
+        with self.client.as_current():
+            done, _ = dwait(list(futures), return_when="FIRST_COMPLETED")
+        return set(done)
+
+    def close(self, cancel: bool = False) -> None:
+        self.client.close()
+
+
+def connect_scheduler(address: str) -> DaskBackend:
+    """A backend on the Dask scheduler at `address`; InputError if it cannot be reached."""
+    from .errors import InputError, Problem
+
+    try:
+        return DaskBackend(address)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise InputError(
+            [Problem("--scheduler", f"cannot reach a Dask scheduler at {address!r} ({exc})".splitlines()[0])]
+        ) from None
