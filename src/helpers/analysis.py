@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .answers import answered_notes
 from .assumptions import Assumptions, load_assumptions
 from .budget import (
     COST_PARTS,
@@ -197,6 +198,9 @@ def analyse(
         axis=1,
     )
     table["leverage"] = lev.to_numpy()
+    table["answered"] = answered_notes(
+        programs
+    ).to_numpy()  # cells filled from programs' answers, with source
     table.loc[table["status"] == "excluded", "tier"] = None
 
     ties = programs["state"].isin(profile.ties_states).to_numpy()
