@@ -401,3 +401,14 @@ def test_advisor_xlsx_reports(tmp_path):
     assert set(ids) == set(load_programs(table)["program_id"])
     assert ids[make_program_id("Prairie Community Radiology", "NE")] == "unknown"
     assert (out / "ex01-j1-student" / "report.html").stat().st_size > 0
+
+
+def test_data_readme_lists_every_header_spelling():
+    """The synonyms users can rely on are the ones documented."""
+    from helpers.headers import SYNONYMS
+
+    readme = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    for column, groups in SYNONYMS.items():
+        line = next(x for x in readme.splitlines() if x.startswith(f"| `{column}` |"))
+        for spelling in (s for g in groups for s in g if s != column):
+            assert spelling in line, (column, spelling)

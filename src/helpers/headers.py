@@ -55,9 +55,7 @@ SYNONYMS: dict[str, list[tuple[str, ...]]] = {
         ("nci_cancer_center", "nci", "nci cancer centre", "nci designated", "nci designated cancer center")
     ],
     "fellowships": [("fellowships", "number of fellowships", "# fellowships", "fellowships offered")],
-    "img_share_pct": [
-        ("img_share_pct", "img share", "% img", "% imgs", "img %", "imgs %", "img percent", "percent imgs")
-    ],
+    "img_share_pct": [("img_share_pct", "img share", "% imgs", "imgs %", "img percent", "percent imgs")],
     "non_us_img_recent": [
         (
             "non_us_img_recent",
@@ -71,24 +69,19 @@ SYNONYMS: dict[str, list[tuple[str, ...]]] = {
     "considers_imgs": [
         (
             "considers_imgs",
-            "considers img",
-            "considers imgs?",
+            "considers imgs",
             "accepts imgs",
-            "accepts imgs?",
             "takes imgs",
             "img friendly",
             "imgs considered",
         )
     ],
-    "sponsors_j1": [
-        ("sponsors_j1", "j-1", "j-1 sponsor", "j-1 sponsor?", "j-1 visa", "j-1 sponsorship", "accepts j-1")
-    ],
+    "sponsors_j1": [("sponsors_j1", "j-1", "j-1 sponsor", "j-1 visa", "j-1 sponsorship", "accepts j-1")],
     "sponsors_h1b": [
         (
             "sponsors_h1b",
             "h-1b",
             "h-1b sponsor",
-            "h-1b sponsor?",
             "h-1b visa",
             "h-1b sponsorship",
             "sponsors h1",
@@ -98,15 +91,14 @@ SYNONYMS: dict[str, list[tuple[str, ...]]] = {
         (
             "visiting_students",
             "visiting student route",
-            "visiting students?",
+            "visiting students",
             "visiting student policy",
             "away rotations",
-            "away rotation",
             "visiting rotations",
             "how to apply for an elective",
         )
     ],
-    "requires_step1": [("requires_step1", "step 1 required", "step 1 required?", "needs step 1")],
+    "requires_step1": [("requires_step1", "step 1 required", "needs step 1")],
     "requires_lcme": [
         (
             "requires_lcme",
