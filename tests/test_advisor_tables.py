@@ -283,7 +283,7 @@ def test_validate_prints_the_mapping_and_writes_nothing(tmp_path, capsys):
     assert cli.main(["validate", str(path)]) == 0
     out = capsys.readouterr().out
     assert "ok: " in out and "program table of 4" in out
-    assert "sheet 'DR list 2027', header in row 3" in out
+    assert "mapping: sheet 'DR list 2027', header in row 3" in out
     assert "'Program Name' -> name" in out and "'J-1 sponsor?' -> sponsors_j1" in out
     assert "'% IMGs' -> img_share_pct" in out
     assert "'Notes' ignored (no kit field has this name)" in out
@@ -328,7 +328,8 @@ def test_explicit_mapping_file(tmp_path, capsys):
     assert cli.main(["validate", str(table), "--columns", str(mapping)]) == 0
     out = capsys.readouterr().out
     assert (
-        "(mapping file" in out
+        "columns from" in out
+        and "map.yaml" in out
         and "'Inst' -> name" in out
         and "'Remarks' ignored (the mapping file says ignore)" in out
     )

@@ -342,3 +342,15 @@ def test_validate_mentions_answered_cells(tmp_path, capsys):
     )
     assert cli.main(["validate", str(table)]) == 0
     assert "1 cell(s) filled from answers, sources in" in capsys.readouterr().out
+
+
+def test_merge_keeps_the_advisors_own_columns(tmp_path):
+    """Columns the kit does not read (an advisor's notes) come through a merge unchanged."""
+    table = advisor_xlsx(tmp_path)
+    answers = tmp_path / "a.csv"
+    answers.write_text(f"program_id,field,answer\n{NE},sponsors_j1,yes\n")
+    merged = tmp_path / "m.csv"
+    assert cli.main(["merge-answers", str(table), str(answers), "--out", str(merged)]) == 0
+    text = pd.read_csv(merged, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    assert text["Notes"].tolist() == ["nice", "", "", ""]
+    assert text.columns[0] == "program_id" and text["state"].tolist() == ["NY", "OH", "NE", "LA"]

@@ -304,20 +304,23 @@ class Mapping:
     applied: list[tuple[str, str]] = field(default_factory=list)  # (header as typed, kit field)
     ignored: list[tuple[str, str]] = field(default_factory=list)  # (header, why)
     generated_ids: int = 0
+    example_id: str = ""
     explicit: str = ""  # the mapping file, when one was given
 
     def lines(self) -> list[str]:
+        """The mapping as `awayplan validate` prints it, indented under the file's ok line."""
         where = f"sheet '{self.sheet}', " if self.sheet else ""
-        how = f" (mapping file {self.explicit})" if self.explicit else ""
-        out = [f"{self.file}: {where}header in row {self.header_row}{how}"]
-        for header, kit_field in self.applied:
-            same = header == kit_field
-            out.append(f"  {header!r} -> {kit_field}" + ("" if not same else " (kit name)"))
-        for header, why in self.ignored:
-            out.append(f"  {header!r} ignored ({why})")
+        how = f", columns from {self.explicit}" if self.explicit else ""
+        out = [f"  mapping: {where}header in row {self.header_row}{how}"]
+        same = [kit_field for header, kit_field in self.applied if header == kit_field]
+        out += [f"  {header!r} -> {kit_field}" for header, kit_field in self.applied if header != kit_field]
+        if same:
+            out.append(f"  kit names as they are: {', '.join(same)}")
+        out += [f"  {header!r} ignored ({why})" for header, why in self.ignored]
         if self.generated_ids:
             out.append(
-                f"  program_id made from name and state for {self.generated_ids} row(s) (slug plus a short hash; stable across runs)"
+                f"  program_id made from name and state for {self.generated_ids} row(s), "
+                f"e.g. {self.example_id!r} (stable across runs)"
             )
         return out
 
@@ -462,9 +465,16 @@ def _rename(
     if problems:
         raise InputError(problems)
     order = sorted(chosen)
+    names = [chosen[j] for j in order]
+    # ignored columns ride along under their own header (the kit does not read them, and
+    # merge-answers writes them back), unless that header is a kit field or taken
+    for j, _ in sorted(ignored):
+        if headers[j] not in SYNONYMS and headers[j] not in names:
+            order.append(j)
+            names.append(headers[j])
     frame = raw.iloc[:, order].copy()
-    frame.columns = [chosen[j] for j in order]
-    applied = [(headers[j], chosen[j]) for j in order]
+    frame.columns = names
+    applied = [(headers[j], chosen[j]) for j in sorted(chosen)]
     return frame, applied, [(headers[j], why) for j, why in sorted(ignored)]
 
 

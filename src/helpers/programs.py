@@ -285,20 +285,21 @@ def _schema_problems(exc: pa.errors.SchemaErrors, file: str) -> list[Problem]:
     return problems
 
 
-def with_ids(raw: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def with_ids(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     """Fill a missing program_id column (or blank id cells) with a stable id from name and
     state (`headers.make_program_id`); rows whose name or state is unusable stay blank for
-    the checks to name. Returns the frame and how many ids were made."""
+    the checks to name. Returns the frame and the ids made."""
     if "name" not in raw.columns or "state" not in raw.columns:
-        return raw, 0
+        return raw, []
     ids = raw["program_id"] if "program_id" in raw.columns else pd.Series("", index=raw.index, dtype="str")
-    made, values = 0, []
+    made: list[str] = []
+    values = []
     for row, current in ids.items():
         name, state = raw.at[row, "name"], raw.at[row, "state"]
         if current == "" and name != "":
             try:
                 current = make_program_id(name, parse_state(state))
-                made += 1
+                made.append(current)
             except ValueError:
                 pass
         values.append(current)
@@ -313,7 +314,8 @@ def read_programs(path: str | Path, columns: str | Path | None = None) -> tuple[
     explicit mapping file (YAML, `header: field`)."""
     path = Path(path)
     raw, mapping = read_advisor_table(path, columns)
-    raw, mapping.generated_ids = with_ids(raw)
+    raw, made = with_ids(raw)
+    mapping.generated_ids, mapping.example_id = len(made), made[0] if made else ""
     try:
         programs = parse_programs(raw, mapping.file)
     except InputError as exc:
