@@ -354,3 +354,17 @@ def test_merge_keeps_the_advisors_own_columns(tmp_path):
     text = pd.read_csv(merged, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     assert text["Notes"].tolist() == ["nice", "", "", ""]
     assert text.columns[0] == "program_id" and text["state"].tolist() == ["NY", "OH", "NE", "LA"]
+
+
+def test_cohort_fingerprint_changes_with_the_sources_and_mapping_beside_the_table(tmp_path):
+    """A cohort rerun rebuilds reports when only the answers' sources (or the column
+    mapping) beside the table changed, since reports show them."""
+    from helpers import batch
+
+    table = tmp_path / "t.csv"
+    table.write_text("program_id,name,state\nP1,A,OH\n")
+    base = batch.shared_inputs(table, [])
+    sources_path(table).write_text("program_id,field,value,answered_on,source\n")
+    with_sources = batch.shared_inputs(table, [])
+    (tmp_path / "t.columns.yaml").write_text("Inst: name\n")
+    assert len({base, with_sources, batch.shared_inputs(table, [])}) == 3

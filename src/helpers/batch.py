@@ -44,6 +44,7 @@ from .cohort import Entry
 from .config import ANALYSIS_NOTEBOOKS, ASSUMPTIONS_FILE, FACTS_DIR, NOTEBOOKS_DIR, ROOT
 from .outputs import applicant_dir, write_atomic
 from .profile import Profile, profile_to_yaml
+from .programs import companion_files
 from .warmkernel import KernelStartError, WarmKernels
 
 MANIFEST_FIELDS = ("applicant_id", "status", "seconds", "error")
@@ -97,6 +98,8 @@ def shared_inputs(programs_path: Path, notebooks: Sequence[Path], pdf: bool = Fa
     add("version", __version__.encode())
     add("pdf", b"1" if pdf else b"0")
     add("programs", Path(programs_path).read_bytes())
+    for f in companion_files(programs_path):  # answers' sources, column mapping
+        add(f"programs:{f.name}", f.read_bytes())
     for nb in notebooks:
         add(f"notebook:{Path(nb).name}", Path(nb).read_bytes())
     add("assumptions", ASSUMPTIONS_FILE.read_bytes())

@@ -346,6 +346,14 @@ def table_sources(programs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=list(SOURCES_COLUMNS), dtype="str")
 
 
+def companion_files(table: str | Path) -> list[Path]:
+    """Files beside a table that change what loading it gives: its sources and its
+    column mapping (`<stem>.sources.csv`, `<stem>.columns.yaml`), those that exist."""
+    table = Path(table)
+    found = [sources_path(table), table.with_name(f"{table.stem}.columns.yaml")]
+    return [f for f in found if f.is_file()]
+
+
 def sources_path(table: str | Path) -> Path:
     """Where the answers behind a table's cells are kept: `<table stem>.sources.csv` beside it."""
     table = Path(table)
