@@ -314,6 +314,13 @@ def read_programs(path: str | Path, columns: str | Path | None = None) -> tuple[
     explicit mapping file (YAML, `header: field`)."""
     path = Path(path)
     raw, mapping = read_advisor_table(path, columns)
+    missing = [c for c in ("name", "state") if c not in raw.columns]
+    if missing:
+        seen = ", ".join(f"'{h}'" for h, _ in mapping.ignored[:8]) or "none"
+        hint = f" (no header reads as it; headers not used: {seen}; name it in a --columns mapping file)"
+        raise InputError(
+            [Problem(mapping.file, "required column is missing" + hint, field=c) for c in missing]
+        )
     raw, made = with_ids(raw)
     mapping.generated_ids, mapping.example_id = len(made), made[0] if made else ""
     try:
