@@ -292,7 +292,14 @@ def test_merge_keeps_earlier_sources_and_never_overwrites(tmp_path):
         ),
         ("program_id,field,answer\nP1,sponsors_j1,yes\nP1,sponsors_j1,no\n", ("row 3", "two answers")),
         ("program_id,answer\nP1,yes\n", ("field 'field'", "required column is missing")),
-        ("program_id,field,answer\nP1,positions,-4\n", ("field 'positions'", "between 1 and 200")),
+        (
+            "program_id,field,answer\nP1,positions,-4\n",
+            ("row 2", "field 'answer'", "positions: must be between 1 and 200"),
+        ),
+        (
+            "program_id,field,answer\nP1,img_share_pct,150%\n",
+            ("row 2", "field 'answer'", "between 0 and 100"),
+        ),
     ],
 )
 def test_bad_answers_exit_2_and_write_nothing(tmp_path, capsys, answers, words):

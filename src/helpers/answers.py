@@ -14,17 +14,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pandera.pandas as pa
 
 from .eligibility import EXCLUDED, assess
 from .errors import InputError, Problem, display_path
 from .profile import Profile
 from .programs import (
     BOOL_COLUMNS,
+    DTYPES,
     OPTIONAL,
     PARSERS,
+    SCHEMA,
     SOURCES_COLUMNS,
     UNKNOWN_WORDS,
-    _parse_date,
+    parse_date,
     read_programs,
     table_sources,
 )
@@ -255,13 +258,14 @@ def read_answers(path: str | Path, programs: pd.DataFrame) -> pd.DataFrame:
         parser = PARSERS.get(column)
         try:
             value = parser(answer) if parser else answer.strip()
+            _check_range(column, value)
         except ValueError as exc:
-            problems.append(Problem(name, str(exc), row=row, field="answer"))
+            problems.append(Problem(name, f"{column}: {exc}", row=row, field="answer"))
             continue
         on = r["answered_on"]
         if on:
             try:
-                on = _parse_date(on)
+                on = parse_date(on)
             except ValueError as exc:
                 problems.append(Problem(name, str(exc), row=row, field="answered_on"))
                 continue
@@ -286,6 +290,18 @@ def read_answers(path: str | Path, programs: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=list(SOURCES_COLUMNS), dtype="str").drop_duplicates(
         ["program_id", "field"]
     )
+
+
+def _check_range(column: str, value: object) -> None:
+    """The table's own checks (ranges, allowed values) on one answer; ValueError if it fails."""
+    rule = SCHEMA.columns.get(column)
+    if rule is None:
+        return
+    try:
+        rule.validate(pd.DataFrame({column: pd.array([value], dtype=DTYPES.get(column, "str"))}))
+    except pa.errors.SchemaError as exc:
+        check = getattr(exc, "check", None)
+        raise ValueError(f"{getattr(check, 'error', None) or 'out of range'} (got '{value}')") from None
 
 
 def _cell(column: str, value: object) -> str:

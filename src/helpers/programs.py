@@ -195,7 +195,7 @@ def _parse_months_text(text: str) -> str:
     return ";".join(str(m) for m in sorted(months or ()))
 
 
-def _parse_date(text: str) -> str:
+def parse_date(text: str) -> str:
     try:
         return dt.date.fromisoformat(text.strip()[:10]).isoformat()
     except ValueError:
@@ -210,7 +210,7 @@ PARSERS: dict[str, Callable[[str], object]] = {
     "state": parse_state,
     "subspecialties": _parse_subspecialties,
     "rotation_months": _parse_months_text,
-    "verified_on": _parse_date,
+    "verified_on": parse_date,
 }
 DTYPES = {
     **{c: "boolean" for c in BOOL_COLUMNS},
@@ -385,7 +385,7 @@ def read_sources(path: Path, programs: pd.DataFrame | None = None) -> pd.DataFra
             )
         if r["answered_on"]:
             try:
-                _parse_date(r["answered_on"])
+                parse_date(r["answered_on"])
             except ValueError as exc:
                 problems.append(Problem(name, str(exc), row=int(row), field="answered_on"))
     if problems:
