@@ -413,3 +413,13 @@ def test_data_readme_lists_every_header_spelling():
         line = next(x for x in readme.splitlines() if x.startswith(f"| `{column}` |"))
         for spelling in (s for g in groups for s in g if s != column):
             assert spelling in line, (column, spelling)
+
+
+def test_a_note_above_the_header_in_a_csv(tmp_path):
+    path = tmp_path / "note.csv"
+    path.write_text(
+        "Our list; checked Oct 2026\n\nProgram Name;State;J-1?\nA Hospital;Ohio;yes\nB Hospital;Texas;\n"
+    )
+    t, mapping = read_programs(path)
+    assert mapping.header_row == 3 and list(t.index) == [4, 5]
+    assert t["sponsors_j1"].tolist() == [True, pd.NA]

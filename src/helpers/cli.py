@@ -222,13 +222,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 def _looks_like_cohort(path: Path) -> bool:
     """A table with applicant columns and no program_id is a cohort even without applicant_id."""
     from .profile import Profile
-    from .tables import read_table
+    from .tables import first_filled_row, normalise_header, read_sheets
 
     cohort_only = set(Profile.model_fields) - {"name"}
     try:
-        columns = set(read_table(path).columns)
+        rows = read_sheets(path)[0][1]
     except InputError:
-        return False  # e.g. a note sheet first: let the program table reader say what it finds
+        return False  # the program table reader names the same problem
+    first = first_filled_row(rows)
+    columns = {normalise_header(c) for c in rows[first]} if first is not None else set()
     return "program_id" not in columns and bool(columns & cohort_only)
 
 

@@ -19,7 +19,15 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .errors import InputError, Problem, display_path
-from .headers import Mapping, header_key, make_program_id, nrmp_track, parse_state, read_advisor_table
+from .headers import (
+    REQUIRED_FIELDS,
+    Mapping,
+    header_key,
+    make_program_id,
+    nrmp_track,
+    parse_state,
+    read_advisor_table,
+)
 from .tables import parse_bool, read_table, split_list
 from .timeline import parse_months
 from .vocab import SUBSPECIALTIES, US_STATES
@@ -314,7 +322,7 @@ def read_programs(path: str | Path, columns: str | Path | None = None) -> tuple[
     explicit mapping file (YAML, `header: field`)."""
     path = Path(path)
     raw, mapping = read_advisor_table(path, columns)
-    missing = [c for c in ("name", "state") if c not in raw.columns]
+    missing = [c for c in REQUIRED_FIELDS if c not in raw.columns]
     if missing:
         seen = ", ".join(f"'{h}'" for h, _ in mapping.ignored[:8]) or "none"
         hint = f" (no header reads as it; headers not used: {seen}; name it in a --columns mapping file)"
