@@ -333,7 +333,8 @@ def _one_column(column: str, value: str) -> str:
 
 
 PROGRAM_CASES = [
-    G("missing-program-id-column", "name,state\nX,NY\n", "field 'program_id'", "required column is missing"),
+    # no program_id column is fine (ids are made from name and state); no state is not
+    G("missing-state-column", "program_id,name\nP1,X\n", "field 'state'", "required column is missing"),
     G(
         "duplicate-program-id",
         f"{PROGRAM_HEADER}\n{PROGRAM_ROW}\nP1,Other,PA\n",

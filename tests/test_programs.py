@@ -71,7 +71,7 @@ def test_boolean_spellings(tmp_path):
         ("program_id,name,state,positions\nA,a,NY,-3\n", 2, "positions", "between"),
         ("program_id,name,state,setting\nA,a,NY,private\n", 2, "setting", "not one of"),
         ("program_id,name,state\nA,a,NY\nA,b,OH\n", 3, "program_id", "duplicate"),
-        ("program_id,name,state\nA,a,Ohio\n", 2, "state", "state code"),
+        ("program_id,name,state\nA,a,Ohiio\n", 2, "state", "two-letter code or its name"),
         ("program_id,name,state,rotation_months\nA,a,NY,4-13\n", 2, "rotation_months", "months"),
         ("program_id,name,state\nA,,NY\n", 2, "name", "blank"),
     ],

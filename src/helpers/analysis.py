@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from . import __version__
+from .answers import answered_notes
 from .assumptions import Assumptions, load_assumptions
 from .budget import (
     COST_PARTS,
@@ -258,6 +259,7 @@ def analyse(
     )
     table["leverage"] = lev.to_numpy()
     _reserved_tracks(profile, table)
+    table["answered"] = answered_notes(programs).to_numpy()  # cells filled from programs' answers, with source
     table.loc[table["status"] == "excluded", "tier"] = None
 
     cal = calibrate(str(facts.folder))

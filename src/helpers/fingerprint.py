@@ -19,6 +19,7 @@ from pathlib import Path
 from . import __version__
 from .config import ANALYSIS_NOTEBOOKS, ASSUMPTIONS_FILE, FACTS_DIR
 from .profile import Profile, profile_to_yaml
+from .programs import companion_files
 
 INPUTS_FILE = "inputs.sha256"
 REPORT_FILES = ("report.html", "summary.json", "plan.ics", *ANALYSIS_NOTEBOOKS)
@@ -70,6 +71,8 @@ def shared_inputs(programs_path: Path, notebooks: Sequence[Path], pdf: bool = Fa
     add("packages", json.dumps(package_versions(), sort_keys=True).encode())
     add("pdf", b"1" if pdf else b"0")
     add("programs", Path(programs_path).read_bytes())
+    for f in companion_files(programs_path):  # answers' sources, column mapping
+        add(f"programs:{f.name}", f.read_bytes())
     for nb in notebooks:
         add(f"notebook:{Path(nb).name}", Path(nb).read_bytes())
     add("assumptions", ASSUMPTIONS_FILE.read_bytes())

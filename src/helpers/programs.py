@@ -1,13 +1,17 @@
 """The program table (CSV or XLSX): parsed column by column, then checked with pandera.
 
-Required columns: program_id, name, state. Every optional column may be missing or blank;
-blank means *unknown* and is kept as a missing value (pd.NA), never read as false or 0.
+Required columns: program_id, name, state (program_id is made from name and state when the
+sheet has none). Every optional column may be missing or blank; blank means *unknown* and
+is kept as a missing value (pd.NA), never read as false or 0. Advisors' own headers, state
+names and spellings ("Yes", "$1,200", "12%", "✓") are recognised by `headers.py`; answers
+collected from programs sit beside the table in `<stem>.sources.csv` (see `answers.py`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +19,15 @@ import pandas as pd
 import pandera.pandas as pa
 
 from .errors import InputError, Problem, display_path
+from .headers import (
+    REQUIRED_FIELDS,
+    Mapping,
+    header_key,
+    make_program_id,
+    nrmp_track,
+    parse_state,
+    read_advisor_table,
+)
 from .tables import parse_bool, read_table, split_list
 from .timeline import parse_months
 from .vocab import SUBSPECIALTIES, US_STATES
@@ -127,7 +140,7 @@ def _parse_int(text: str) -> int:
 
 
 def _parse_float(text: str) -> float:
-    cleaned = text.replace(",", "").replace("$", "").replace("%", "").strip()
+    cleaned = re.sub(r"(?i)\bUS\$|\bUSD\b|[$,%]", "", text).strip()
     try:
         value = float(cleaned)
     except ValueError:
@@ -139,12 +152,35 @@ def _parse_float(text: str) -> float:
     return value
 
 
+# How advisors and FREIDA write the enumerated values (compared after `header_key`).
+ENUM_SYNONYMS = {
+    "setting": {
+        "universitybased": "academic",
+        "communitybaseduniversityaffiliated": "hybrid",
+        "universityaffiliated": "hybrid",
+        "communitybased": "community",
+    },
+    "research_strength": {"moderate": "medium", "med": "medium"},
+    "visiting_students": {
+        "vsas": "vslo",
+        "directapplication": "direct",
+        "applydirectly": "direct",
+        "observeronly": "observer_only",
+        "observersonly": "observer_only",
+        "observershiponly": "observer_only",
+        "observershipsonly": "observer_only",
+        "no": "none",
+    },
+}
+
+
 def _parse_enum(column: str) -> Callable[[str], str]:
     allowed = ENUMS[column]
+    known = {header_key(v): v for v in allowed} | ENUM_SYNONYMS.get(column, {})
 
     def parse(text: str) -> str:
-        value = text.strip().lower()
-        if value not in allowed:
+        value = known.get(header_key(text))
+        if value is None:
             raise ValueError(f"'{text}' is not one of {', '.join(allowed)}")
         return value
 
@@ -167,7 +203,7 @@ def _parse_months_text(text: str) -> str:
     return ";".join(str(m) for m in sorted(months or ()))
 
 
-def _parse_date(text: str) -> str:
+def parse_date(text: str) -> str:
     try:
         return dt.date.fromisoformat(text.strip()[:10]).isoformat()
     except ValueError:
@@ -179,16 +215,20 @@ PARSERS: dict[str, Callable[[str], object]] = {
     **{c: _parse_int for c in INT_COLUMNS},
     **{c: _parse_float for c in FLOAT_COLUMNS},
     **{c: _parse_enum(c) for c in ENUMS},
-    "state": lambda t: t.strip().upper(),
+    "state": parse_state,
     "subspecialties": _parse_subspecialties,
     "rotation_months": _parse_months_text,
-    "verified_on": _parse_date,
+    "verified_on": parse_date,
 }
 DTYPES = {
     **{c: "boolean" for c in BOOL_COLUMNS},
     **{c: "Int64" for c in INT_COLUMNS},
     **{c: "Float64" for c in FLOAT_COLUMNS},
 }
+
+
+# Cells that say "not known" in words: read as blank (unknown) in optional columns.
+UNKNOWN_WORDS = frozenset({"?", "??", "unknown", "unk", "tbd", "tbc", "not known", "to confirm", "ask"})
 
 
 def parse_programs(raw: pd.DataFrame, file: str) -> pd.DataFrame:
@@ -202,6 +242,8 @@ def parse_programs(raw: pd.DataFrame, file: str) -> pd.DataFrame:
         parser = PARSERS.get(col)
         values = []
         for row, text in raw[col].items():
+            if col not in REQUIRED and text.strip().lower() in UNKNOWN_WORDS:
+                text = ""
             if text == "":
                 if col in REQUIRED:
                     problems.append(Problem(file, "required value is blank", row=int(row), field=col))
@@ -219,6 +261,8 @@ def parse_programs(raw: pd.DataFrame, file: str) -> pd.DataFrame:
     for col in OPTIONAL:
         if col not in out.columns:
             out[col] = pd.array([None] * len(out), dtype=DTYPES.get(col, "str"))
+    if "nrmp_track" not in out.columns:
+        out["nrmp_track"] = pd.array([nrmp_track(v) for v in out["program_id"]], dtype="str")
     if problems:
         raise InputError(problems)
     try:
@@ -249,7 +293,112 @@ def _schema_problems(exc: pa.errors.SchemaErrors, file: str) -> list[Problem]:
     return problems
 
 
-def load_programs(path: str | Path) -> pd.DataFrame:
-    """Read and validate a program table; the index is each program's spreadsheet row."""
+def with_ids(raw: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Fill a missing program_id column (or blank id cells) with a stable id from name and
+    state (`headers.make_program_id`); rows whose name or state is unusable stay blank for
+    the checks to name. Returns the frame and the ids made."""
+    if "name" not in raw.columns or "state" not in raw.columns:
+        return raw, []
+    ids = raw["program_id"] if "program_id" in raw.columns else pd.Series("", index=raw.index, dtype="str")
+    made: list[str] = []
+    values = []
+    for row, current in ids.items():
+        name, state = raw.at[row, "name"], raw.at[row, "state"]
+        if current == "" and name != "":
+            try:
+                current = make_program_id(name, parse_state(state))
+                made.append(current)
+            except ValueError:
+                pass
+        values.append(current)
+    out = raw.copy()
+    out["program_id"] = pd.array(values, dtype="str")
+    return out[["program_id", *[c for c in out.columns if c != "program_id"]]], made
+
+
+def read_programs(path: str | Path, columns: str | Path | None = None) -> tuple[pd.DataFrame, Mapping]:
+    """Read, recognise and validate a program table: the typed frame (index = spreadsheet
+    row) and the Mapping that says which header became which field. `columns` names an
+    explicit mapping file (YAML, `header: field`)."""
     path = Path(path)
-    return parse_programs(read_table(path, what="program table"), display_path(path))
+    raw, mapping = read_advisor_table(path, columns)
+    missing = [c for c in REQUIRED_FIELDS if c not in raw.columns]
+    if missing:
+        seen = ", ".join(f"'{h}'" for h, _ in mapping.ignored[:8]) or "none"
+        hint = f" (no header reads as it; headers not used: {seen}; name it in a --columns mapping file)"
+        raise InputError(
+            [Problem(mapping.file, "required column is missing" + hint, field=c) for c in missing]
+        )
+    raw, made = with_ids(raw)
+    mapping.generated_ids, mapping.example_id = len(made), made[0] if made else ""
+    try:
+        programs = parse_programs(raw, mapping.file)
+    except InputError as exc:
+        if not mapping.generated_ids:
+            raise
+        bad_rows = {p.row for p in exc.problems if p.field != "program_id"}
+        noise = lambda p: p.field == "program_id" and p.row in bad_rows and "blank" in p.message  # noqa: E731
+        raise InputError([p for p in exc.problems if not noise(p)]) from None
+    sources = read_sources(sources_path(path), programs)
+    # attrs hold plain tuples: pandas compares attrs when it combines frames
+    programs.attrs["sources"] = tuple(tuple(r) for r in sources.itertuples(index=False, name=None))
+    return programs, mapping
+
+
+def load_programs(path: str | Path, columns: str | Path | None = None) -> pd.DataFrame:
+    """Read and validate a program table; the index is each program's spreadsheet row.
+    Answers merged from programs (`<stem>.sources.csv` beside it): `table_sources(frame)`."""
+    return read_programs(path, columns)[0]
+
+
+SOURCES_COLUMNS = ("program_id", "field", "value", "answered_on", "source")
+
+
+def table_sources(programs: pd.DataFrame) -> pd.DataFrame:
+    """The answers behind a loaded table's cells (program_id, field, value, answered_on,
+    source); empty when the table has no sources file beside it."""
+    rows = programs.attrs.get("sources") or ()
+    return pd.DataFrame(list(rows), columns=list(SOURCES_COLUMNS), dtype="str")
+
+
+def companion_files(table: str | Path) -> list[Path]:
+    """Files beside a table that change what loading it gives: its sources and its
+    column mapping (`<stem>.sources.csv`, `<stem>.columns.yaml`), those that exist."""
+    table = Path(table)
+    found = [sources_path(table), table.with_name(f"{table.stem}.columns.yaml")]
+    return [f for f in found if f.is_file()]
+
+
+def sources_path(table: str | Path) -> Path:
+    """Where the answers behind a table's cells are kept: `<table stem>.sources.csv` beside it."""
+    table = Path(table)
+    return table.with_name(f"{table.stem}.sources.csv")
+
+
+def read_sources(path: Path, programs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """The sources file as text (empty when there is none). Rows about programs the table
+    no longer holds are left out; a malformed file is an InputError naming row and field."""
+    if not path.is_file():
+        return pd.DataFrame(columns=list(SOURCES_COLUMNS), dtype="str")
+    raw = read_table(path, what="sources")
+    name = display_path(path)
+    missing = [c for c in SOURCES_COLUMNS if c not in raw.columns]
+    if missing:
+        raise InputError([Problem(name, "required column is missing", field=c) for c in missing])
+    problems = []
+    for row, r in raw.iterrows():
+        if r["field"] not in PARSERS and r["field"] not in OPTIONAL:
+            problems.append(
+                Problem(name, f"'{r['field']}' is not a program table column", row=int(row), field="field")
+            )
+        if r["answered_on"]:
+            try:
+                parse_date(r["answered_on"])
+            except ValueError as exc:
+                problems.append(Problem(name, str(exc), row=int(row), field="answered_on"))
+    if problems:
+        raise InputError(problems)
+    out = raw[list(SOURCES_COLUMNS)]
+    if programs is not None:
+        out = out.loc[out["program_id"].isin(set(programs["program_id"]))]
+    return out.reset_index(drop=True)

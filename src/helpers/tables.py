@@ -15,7 +15,9 @@ import re
 import zipfile
 from pathlib import Path
 
+import openpyxl
 import pandas as pd
+from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import InputError, Problem, display_path
 
@@ -46,15 +48,24 @@ def decode_text(raw: bytes) -> str:
     return raw.decode("latin-1")
 
 
+SEPARATORS = ",\t;"
+SNIFF_SAMPLE = 64 * 1024
+
+
 def _sniff_separator(text: str) -> str:
-    header = text.splitlines()[0] if text else ""
-    for sep in (",", "\t", ";"):
-        if sep in header:
-            return sep
-    return ","
+    """The separator csv.Sniffer finds among `,` tab `;` in the first lines (quotes taken
+    into account); a one-column file, or one the sniffer cannot read, is comma-separated."""
+    sample = text[:SNIFF_SAMPLE]
+    if len(text) > SNIFF_SAMPLE:  # never sniff half a line
+        sample = sample[: sample.rfind("\n") + 1] or sample
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=SEPARATORS).delimiter
+    except csv.Error:
+        header = sample.splitlines()[0] if sample else ""
+        return next((sep for sep in SEPARATORS if sep in header), ",")
 
 
-def _cell_text(value: object) -> str:
+def _cell_text(value: object, number_format: str = "") -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     if value is pd.NaT:
@@ -65,20 +76,20 @@ def _cell_text(value: object) -> str:
         return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, int | float) and "%" in number_format:
+        # a cell typed "12%" holds 0.12 shown as a percentage: read it as the user sees it
+        return f"{round(float(value) * 100, 6):g}%"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value).strip()
 
 
-def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
-    """Read a CSV or XLSX file into a frame of stripped strings ('' = blank cell).
+XLSX_SUFFIXES = (".xlsx", ".xlsm")
+CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 
-    The index is each row's spreadsheet row number (blank rows still count), so messages
-    point at the row the user sees. Raises InputError (naming the file) for missing,
-    empty, oversized, undecodable or malformed files, rows wider than the header,
-    duplicate columns, or a header without data rows.
-    """
-    path = Path(path)
+
+def _check_file(path: Path, what: str) -> str:
+    """The file's display name, after the checks every table shares (exists, size, type)."""
     name = display_path(path)
     if not path.exists():
         raise InputError([Problem(name, f"{what} file not found")])
@@ -92,26 +103,55 @@ def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
             [Problem(name, f"file is {size / 1e6:.0f} MB; the limit is {MAX_TABLE_BYTES / 1e6:.0f} MB")]
         )
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        rows = _xlsx_rows(path, name)
-    elif suffix in (".csv", ".txt", ".tsv"):
-        rows = _csv_rows(path, name)
-    else:
+    if suffix not in XLSX_SUFFIXES + CSV_SUFFIXES:
         raise InputError([Problem(name, f"unsupported file type '{suffix}': use .csv or .xlsx")])
-    return _frame(rows, name)
+    return name
 
 
-def _frame(rows: list[list[str]], name: str) -> pd.DataFrame:
-    """Header = first non-blank row; data rows keep their spreadsheet row numbers."""
-    first = next((i for i, cells in enumerate(rows) if any(cells)), None)
+def read_sheets(path: str | Path, what: str = "table") -> list[tuple[str, list[list[str]]]]:
+    """Every sheet of a workbook as (sheet name, rows of stripped text), in workbook order;
+    a CSV is one sheet named ''. Position i of a sheet's rows is spreadsheet row i + 1."""
+    path = Path(path)
+    name = _check_file(path, what)
+    if path.suffix.lower() in XLSX_SUFFIXES:
+        return _xlsx_sheets(path, name)
+    return [("", _csv_rows(path, name))]
+
+
+def read_table(path: str | Path, what: str = "table") -> pd.DataFrame:
+    """Read a CSV, or the first sheet of an XLSX file, into a frame of stripped strings ('' = blank cell).
+
+    The index is each row's spreadsheet row number (blank rows still count), so messages
+    point at the row the user sees. Raises InputError (naming the file) for missing,
+    empty, oversized, undecodable or malformed files, rows wider than the header,
+    duplicate columns, or a header without data rows.
+    """
+    path = Path(path)
+    sheets = read_sheets(path, what)
+    return frame_from_rows(sheets[0][1], display_path(path))
+
+
+def first_filled_row(rows: list[list[str]]) -> int | None:
+    """Position of the first row with any text (None for a blank sheet)."""
+    return next((i for i, cells in enumerate(rows) if any(cells)), None)
+
+
+def frame_from_rows(
+    rows: list[list[str]], name: str, header_at: int | None = None, normalise: bool = True
+) -> pd.DataFrame:
+    """Header = the row at position `header_at` (default: the first non-blank row); data rows
+    keep their spreadsheet row numbers. `normalise=False` keeps the header text as typed,
+    for header recognition. Columns without a name are ignored."""
+    first = first_filled_row(rows) if header_at is None else header_at
     if first is None:
         raise InputError([Problem(name, "file is empty")])
-    header = [normalise_header(c) for c in rows[first]]
+    header = [normalise_header(c) if normalise else str(c).replace("\ufeff", "").strip() for c in rows[first]]
     while header and not header[-1]:
         header.pop()
-    dupes = sorted({c for c in header if header.count(c) > 1 and c})
-    if dupes:
-        raise InputError([Problem(name, f"column '{c}' appears more than once") for c in dupes])
+    if normalise:
+        dupes = sorted({c for c in header if header.count(c) > 1 and c})
+        if dupes:
+            raise InputError([Problem(name, f"column '{c}' appears more than once") for c in dupes])
     width = len(header)
     keep = [j for j, c in enumerate(header) if c]  # columns without a name are ignored
     problems, data, index = [], [], []
@@ -135,7 +175,13 @@ def _frame(rows: list[list[str]], name: str) -> pd.DataFrame:
         raise InputError(problems[:MAX_ROW_PROBLEMS])
     if not data:
         raise InputError([Problem(name, "the header is there but no data rows follow")])
-    return pd.DataFrame(data, columns=[header[j] for j in keep], index=index, dtype="str")
+    columns = [header[j] for j in keep]
+    if normalise:
+        return pd.DataFrame(data, columns=columns, index=index, dtype="str")
+    # headers as typed may repeat: build column by column so each keeps its place
+    frame = pd.DataFrame({j: [row[k] for row in data] for k, j in enumerate(keep)}, index=index, dtype="str")
+    frame.columns = columns
+    return frame
 
 
 def _csv_rows(path: Path, name: str) -> list[list[str]]:
@@ -155,7 +201,7 @@ def _csv_rows(path: Path, name: str) -> list[list[str]]:
     return rows
 
 
-def _xlsx_rows(path: Path, name: str) -> list[list[str]]:
+def _xlsx_sheets(path: Path, name: str) -> list[tuple[str, list[list[str]]]]:
     try:
         with zipfile.ZipFile(path) as archive:
             unpacked = sum(info.file_size for info in archive.infolist())
@@ -174,13 +220,38 @@ def _xlsx_rows(path: Path, name: str) -> list[list[str]]:
             ]
         )
     try:
-        frame = pd.read_excel(path, header=None, dtype=object, engine="openpyxl")
-    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError) as exc:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, InvalidFileException) as exc:
         raise InputError(
             [Problem(name, f"not a readable XLSX workbook ({exc.__class__.__name__})")]
         ) from None
-    # header=None keeps leading blank rows, so position i is spreadsheet row i + 1.
-    return [[_cell_text(v) for v in row] for row in frame.itertuples(index=False, name=None)]
+    sheets = []
+    try:
+        for sheet in book.worksheets:
+            rows = []
+            for cells in sheet.iter_rows():
+                # read-only rows start at the first used column and skip empty rows: place
+                # every cell by its own coordinates so row i is spreadsheet row i + 1
+                for cell in cells:
+                    if getattr(cell, "row", None) is None:
+                        continue
+                    while len(rows) < cell.row:
+                        rows.append([])
+                    line = rows[cell.row - 1]
+                    while len(line) < cell.column:
+                        line.append("")
+                    line[cell.column - 1] = _cell_text(cell.value, cell.number_format or "")
+            width = max((len(r) for r in rows), default=0)
+            sheets.append((sheet.title, [r + [""] * (width - len(r)) for r in rows]))
+    except (KeyError, ValueError, TypeError, OSError) as exc:
+        raise InputError(
+            [Problem(name, f"not a readable XLSX workbook ({exc.__class__.__name__})")]
+        ) from None
+    finally:
+        book.close()
+    if not sheets:
+        raise InputError([Problem(name, "file is empty")])
+    return sheets
 
 
 def split_list(text: str) -> list[str]:
@@ -188,12 +259,13 @@ def split_list(text: str) -> list[str]:
     return [part.strip() for part in str(text).split(";") if part.strip()]
 
 
-TRUE_WORDS = {"true", "yes", "y", "1"}
-FALSE_WORDS = {"false", "no", "n", "0"}
+TRUE_WORDS = {"true", "yes", "y", "1", "\u2713", "\u2714", "\u2611"}  # ✓ ✔ ☑
+FALSE_WORDS = {"false", "no", "n", "0", "\u2717", "\u2718", "\u2612"}  # ✗ ✘ ☒
 
 
 def parse_bool(text: str) -> bool | None:
-    """true/false, yes/no, 1/0 in any case; '' is unknown (None). Raises ValueError otherwise."""
+    """true/false, yes/no, y/n, 1/0 in any case, or a tick (✓) or cross (✗); '' is unknown
+    (None). Raises ValueError otherwise."""
     t = str(text).strip().lower()
     if t == "":
         return None

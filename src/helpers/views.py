@@ -89,6 +89,7 @@ def tier_table(a: Analysis, per_tier: int = 12) -> pd.DataFrame:
             "interview chance": t["interview_chance"].map(_pct),
             "why this tier": t["tier_reason"],
             "reasons": t["reasons"].map(_join),
+            **({"answered by the program": t["answered"]} if t.get("answered", pd.Series()).any() else {}),
         }
     ).reset_index(drop=True)
 
