@@ -136,8 +136,9 @@ def test_R_N3_warns_above_three():
 def test_R_V3_alternatives_when_nothing_fits():
     a = analyse(make_profile(budget_usd=500), PROGRAMS)
     assert len(a.rotations) == 0
-    assert list(a.alternatives["alternative"]) == ["observership", "virtual_elective", "research"]
+    assert list(a.alternatives["kind"]) == ["observership", "virtual_elective", "research"]
     assert (a.alternatives["cost_usd"] >= 0).all()
+    assert list(a.alternatives["fits_budget"]) == [c <= 500 for c in a.alternatives["cost_usd"]]
     assert any(rule == "R-V3" for rule, _ in a.warnings)
 
 

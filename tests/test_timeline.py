@@ -71,7 +71,8 @@ def test_R_W1_blocks_stay_inside_the_window():
 
 
 def test_R_W4_apply_by_is_lead_time_before_start():
-    for block, apply_by in feasible_blocks(make_profile(), frozenset({5, 6}), 20, A):
+    in_us = make_profile(current_us_status="f1")  # no visa sequence: the host's lead time alone
+    for block, apply_by in feasible_blocks(in_us, frozenset({5, 6}), 20, A):
         assert block.start - apply_by == dt.timedelta(weeks=20)
         assert block.start.month in (5, 6)
 
@@ -86,7 +87,11 @@ def test_R_W6_visa_lead_pushes_blocks_out():
     in_us = make_profile(plan_date=dt.date(2027, 2, 1), current_us_status="f1")
     abroad = [b.start for b, _ in feasible_blocks(from_abroad, None, 4, A)]
     here = [b.start for b, _ in feasible_blocks(in_us, None, 4, A)]
-    assert min(abroad) >= dt.date(2027, 2, 1) + dt.timedelta(weeks=16)
+    sequence = dt.timedelta(
+        days=A.value("document_prep_days") + A.value("travel_buffer_days"),
+        weeks=A.value("visa_wait_weeks") + A.value("host_acceptance_weeks"),
+    )
+    assert min(abroad) >= dt.date(2027, 2, 1) + sequence
     assert min(here) < min(abroad)
 
 
@@ -117,10 +122,33 @@ def test_R_W8_R_W9_milestones_and_ics_round_trip():
     assert {"R-K1", "R-W4", "R-P2", "R-W8", "R-W9", "R-W6"} <= rules
     assert (steps["rule"] == "R-W9").sum() == len(a.rotations) + 2  # thank-yous + at most two updates
     raw = to_ics("t-1", steps, a.plan_date)
-    cal = Calendar.from_ical(raw)
+    cal = Calendar.from_ical(raw)  # a second, independent iCalendar parser reads the file back
     events = [(e.decoded("dtstart"), str(e.get("summary"))) for e in cal.walk("VEVENT")]
-    assert events == list(zip(steps["date"], steps["what"], strict=True))
+    shown = steps.loc[steps["kind"] != "rotation_end"]  # a rotation is one event spanning its block
+    assert events == list(zip(shown["date"], shown["what"], strict=True))
     assert to_ics("t-1", steps, a.plan_date) == raw  # reproducible
+
+
+def test_ics_rotations_span_the_block_and_deadlines_remind_a_week_before():
+    """R-W7 blocks as multi-day events; R-W4/R-E1 deadlines with a VALARM one week before,
+    checked with the icalendar package (not used to write the file)."""
+    from icalendar import Calendar
+
+    a = analyse(make_profile(budget_usd=9000), load_programs(DEFAULT_PROGRAMS))
+    assert len(a.rotations)
+    cal = Calendar.from_ical(to_ics("t-1", a.steps, a.plan_date))
+    events = {str(e.get("summary")): e for e in cal.walk("VEVENT")}
+    for r in a.rotations.to_dict("records"):
+        e = next(v for k, v in events.items() if k.startswith(f"Rotation at {r['name']}"))
+        assert e.decoded("dtstart") == r["start"]
+        assert e.decoded("dtend") == r["end"] + dt.timedelta(days=1)  # DTEND of an all-day event is exclusive
+        assert not e.walk("VALARM")
+        apply = next(v for k, v in events.items() if k.startswith(f"Apply to {r['name']}"))
+        (alarm,) = apply.walk("VALARM")
+        assert alarm.decoded("trigger") == -dt.timedelta(days=7)
+    kinds = {str(e.get("categories").cats[0]) for e in cal.walk("VEVENT") if e.walk("VALARM")}
+    assert {"host_application", "visa_application", "rank_list"} <= kinds
+    assert "thank_you" not in kinds
 
 
 def test_late_plan_says_plainly_what_is_left():
@@ -128,4 +156,7 @@ def test_late_plan_says_plainly_what_is_left():
     assert len(a.rotations) == 0
     message = dict(a.warnings)["R-V3"]
     assert "too late this cycle" in message
-    assert set(a.alternatives["alternative"]) == {"observership", "virtual_elective", "research"}
+    assert set(a.alternatives["kind"]) == {"observership", "virtual_elective", "research"}
+    # R-E1: the observership needs the same visa, so it is not offered as possible this cycle
+    obs = a.alternatives.set_index("kind").loc["observership"]
+    assert obs["needs_visa"] and not obs["feasible"] and "not possible this cycle" in obs["why"]
