@@ -241,7 +241,7 @@ def analyse(
     fixed = visa_fee(profile, facts)
     value_level, value_reasons = away_value(profile, assume)
     fit = dict(zip(table["program_id"], table["fit"].astype(float).fillna(0.0), strict=True))
-    prefs = preferences(profile, programs, fit)  # R-B3
+    prefs = preferences(profile, programs, fit, strong=strength.label == "strong")  # R-B3, R-B2
     plan = choose(profile, cands, objective, fixed, value_level, fit, assume, prefs=prefs)
 
     chosen_idx = [c.index for c in plan.selection.chosen]

@@ -471,6 +471,13 @@ class Preferences:
     ties_states: frozenset[str] = frozenset()
     interests_offered: dict[str, tuple[str, ...]] = field(default_factory=dict)
     fit: dict[str, float] = field(default_factory=dict)
+    ambitious: bool = False  # R-B2: a strong profile takes the ambitious half of the pair
+
+    def weight(self, program_id: str, state: str) -> int:
+        """How much a program serves the preferences: a preferred or tie state counts 2,
+        an interest it offers 1 (a place is the more specific wish)."""
+        w = 2 if state in self.preferred_states or state in self.ties_states else 0
+        return w + (1 if self.interests_offered.get(program_id) else 0)
 
     def __bool__(self) -> bool:
         return bool(self.preferred_states or self.ties_states or any(self.interests_offered.values()))
@@ -488,9 +495,12 @@ class Preferences:
         return out
 
 
-def preferences(profile: Profile, programs: pd.DataFrame, fit: dict[str, float] | None = None) -> Preferences:
+def preferences(
+    profile: Profile, programs: pd.DataFrame, fit: dict[str, float] | None = None, strong: bool = False
+) -> Preferences:
     """R-B3: the applicant's preferences against the program table (interests are matched
-    to the programs' subspecialties; story interests such as academic are not places)."""
+    to the programs' subspecialties; story interests such as academic are not places).
+    `strong` (R-B2) asks for the ambitious half of the pair where one is worth its place."""
     offered: dict[str, tuple[str, ...]] = {}
     wanted = set(profile.interests)
     if "subspecialties" in programs.columns and wanted:
@@ -498,7 +508,7 @@ def preferences(profile: Profile, programs: pd.DataFrame, fit: dict[str, float] 
             have = {x.strip() for x in str(subs).split(";")} if isinstance(subs, str) else set()
             offered[str(pid)] = tuple(i for i in profile.interests if i in have)
     return Preferences(
-        frozenset(profile.preferred_states), frozenset(profile.ties_states), offered, dict(fit or {})
+        frozenset(profile.preferred_states), frozenset(profile.ties_states), offered, dict(fit or {}), strong
     )
 
 
@@ -516,31 +526,47 @@ def _preferred_best(
     keep_share: float,
 ) -> tuple[Selection, Selection]:
     """R-B3: the best set by the model, and the set chosen with preferences: among sets worth
-    at least `keep_share` of the best value (R-B1 balance bonus included), the one serving
-    the most preferences. Tried: the best set, the best set of preferred candidates only,
-    and sets built around each of the best few preferred programs."""
+    at least `keep_share` of the best value (R-B1 balance bonus included), the one with an
+    aspirational member when the profile is strong (R-B2), then serving the preferences
+    most (preferred or tie states before interests), then the most valuable. Tried: the
+    best set, the best set of preferred candidates only, and sets built around each of the
+    best few preferred (and, for a strong profile, aspirational) programs."""
     best = best_set(cands, k, budget, fixed_cost, objective)
-    if not prefs or not best.chosen:
+    if prefs is None or not best.chosen:
         return best, best
-    liked = [c for c in cands if _served(c, prefs)]
+    liked = [c for c in cands if prefs.weight(c.program_id, c.state)]
     tries = [best]
     if liked:
         tries.append(best_set(liked, k, budget, fixed_cost, objective))
-        seen: set[str] = set()
-        for c in sorted(liked, key=lambda c: (-c.value, c.cost, c.block.start, c.program_id)):
-            if c.program_id in seen or len(seen) >= 5:
-                continue
-            seen.add(c.program_id)
-            if c.cost + fixed_cost > budget + 1e-9:
-                continue
-            rest = [o for o in cands if compatible(c, o)]
-            sub = best_set(rest, k - 1, budget - c.cost - fixed_cost, 0.0, objective) if k > 1 else None
-            chosen = tuple(sorted((c, *(sub.chosen if sub else ())), key=lambda x: x.block.start))
-            cost = round(sum(x.cost for x in chosen) + fixed_cost, 2)
-            tries.append(Selection(chosen, objective(chosen), cost))
+    anchors = sorted(
+        liked, key=lambda c: (-prefs.weight(c.program_id, c.state), -c.value, c.cost, c.block.start)
+    )
+    if prefs.ambitious:
+        ambitious = [c for c in cands if objective.aspirational(c)]
+        anchors = (
+            sorted(
+                ambitious,
+                key=lambda c: (-prefs.weight(c.program_id, c.state), -c.value, c.cost, c.block.start),
+            )
+            + anchors
+        )
+    seen: set[str] = set()
+    for c in anchors:
+        if c.program_id in seen or len(seen) >= 8:
+            continue
+        seen.add(c.program_id)
+        if c.cost + fixed_cost > budget + 1e-9:
+            continue
+        rest = [o for o in cands if compatible(c, o)]
+        sub = best_set(rest, k - 1, budget - c.cost - fixed_cost, 0.0, objective) if k > 1 else None
+        chosen = tuple(sorted((c, *(sub.chosen if sub else ())), key=lambda x: x.block.start))
+        cost = round(sum(x.cost for x in chosen) + fixed_cost, 2)
+        tries.append(Selection(chosen, objective(chosen), cost))
 
     def score(sel: Selection) -> tuple:
-        return (sum(bool(_served(c, prefs)) for c in sel.chosen), sel.value, -sel.cost)
+        bold = prefs.ambitious and any(objective.aspirational(c) for c in sel.chosen)
+        served = sum(prefs.weight(c.program_id, c.state) for c in sel.chosen)
+        return (bold, served, sel.value, -sel.cost)
 
     ok = [t for t in tries if t.chosen and t.value >= keep_share * best.value - 1e-12]
     return best, max(ok, key=score)
@@ -581,6 +607,11 @@ def choose(
             )
         k = min(k, profile.max_rotations)
     model_best, sel = _preferred_best(cands, k, budget, fixed_cost, objective, prefs, keep)
+    if prefs is not None and prefs.ambitious and any(objective.aspirational(c) for c in sel.chosen):
+        bold = next(c for c in sel.chosen if objective.aspirational(c))
+        notes.append(
+            f"R-B2: a strong profile: {bold.program_id} ({bold.tier}) is the ambitious half of the plan"
+        )
     allow_third = (
         (profile.max_rotations is None or profile.max_rotations >= 3) and k == 2 and len(sel.chosen) == 2
     )
@@ -597,12 +628,13 @@ def choose(
                 )
                 sel, model_best = third, best3
     serves = {c.program_id: _served(c, prefs) for c in sel.chosen}
-    if prefs and sel.chosen:
+    if prefs is not None and sel.chosen:
         ids = {c.program_id for c in sel.chosen}
         if ids != {c.program_id for c in model_best.chosen}:
             other = ", ".join(f"{c.program_id} ({c.state})" for c in model_best.chosen)
+            why = "your preferences" if prefs else "the ambitious half a strong profile calls for (R-B2)"
             notes.append(
-                f"R-B3: chosen for your preferences over {other}, which the odds model alone would pick "
+                f"R-B3: chosen for {why} over {other}, which the odds model alone would pick "
                 f"({100 * model_best.value:.1f} against {100 * sel.value:.1f} points with the balance bonus; "
                 f"assumption preference.keep_share = {keep:g})"
             )
@@ -674,10 +706,11 @@ def prefer_signals(
 ) -> pd.DataFrame:
     """R-B3 within R-B1/R-B2: re-rank the suggested signals by the applicant's preferences.
 
-    Signals where the applicant rotates stay. Every other signal at a program serving no
-    preference is swapped for the open program of the same tier (the balance the odds
-    model chose) that serves one, with the highest interview chance; its chance with the
-    signal uses the same odds multiplier as the signal it replaces. `why` names the
+    Signals where the applicant rotates stay. Every other signal is swapped for an open
+    program of the same tier (the balance the odds model chose) that serves the
+    preferences more (a preferred or tie state before an interest), the one with the
+    highest interview chance among the best served; its chance with the signal uses the
+    same odds multiplier as the signal it replaces. `why` names the
     preference served. Without preferences the signals are returned unchanged."""
     if not prefs or signals.empty:
         return signals
@@ -691,20 +724,21 @@ def prefer_signals(
         pid = r["program_id"]
         state = str(info.at[pid, "state"]) if pid in info.index else ""
         served = prefs.served(pid, state)
-        if served or r["why"].startswith("where you rotate"):
-            if served and not r["why"].startswith("where you rotate"):
-                r = {**r, "why": f"{r['why']}; serves your {'; '.join(served)} (R-B3)"}
+        if r["why"].startswith("where you rotate"):
             rows.append(r)
             continue
         tier = info.at[pid, "tier"] if pid in info.index else None
-        swap = None
+        have = prefs.weight(pid, state)
+        swap, best_w = None, have
         for c in pool.itertuples(index=False):
             if c.program_id in used or c.tier != tier:
                 continue
-            if prefs.served(c.program_id, str(c.state)):
-                swap = c
-                break
+            w = prefs.weight(c.program_id, str(c.state))
+            if w > best_w:  # the pool is sorted by interview chance: the first of each weight wins
+                swap, best_w = c, w
         if swap is None:
+            if served:
+                r = {**r, "why": f"{r['why']}; serves your {'; '.join(served)} (R-B3)"}
             rows.append(r)
             continue
         used.add(swap.program_id)
