@@ -280,3 +280,20 @@ def test_R_V3_late_plan_gets_dated_steps_this_cycle_and_the_next_cycle():
     # a plan with rotations gets neither
     planned = analyse(make_profile(budget_usd=9000), PROGRAMS)
     assert not planned.steps["what"].str.startswith("Next cycle").any()
+
+
+def test_summary_deadlines_carry_kind_and_alternatives_are_objects():
+    """Interface additions: deadlines[].kind from the contract's list; alternatives[] as
+    objects with kind, cost_usd, fits_budget, needs_visa, feasible, why (R-V3)."""
+    from helpers.summary import SummaryV1, build_summary
+
+    a = analyse(make_profile(plan_date=dt.date(2027, 7, 15)), PROGRAMS)
+    data = build_summary(a)
+    SummaryV1.model_validate(data)
+    assert data["deadlines"] and all(d["kind"] in DEADLINE_KINDS for d in data["deadlines"])
+    assert [x["kind"] for x in data["alternatives"]] == ["observership", "virtual_elective", "research"]
+    for x in data["alternatives"]:
+        assert {"kind", "cost_usd", "fits_budget", "needs_visa", "feasible", "why"} <= set(x)
+    planned = build_summary(analyse(make_profile(budget_usd=9000), PROGRAMS))
+    starts = [d for d in planned["deadlines"] if d["kind"] == "rotation_start"]
+    assert starts and all(d["end"] > d["date"] for d in starts)
