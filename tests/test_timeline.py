@@ -297,3 +297,18 @@ def test_summary_deadlines_carry_kind_and_alternatives_are_objects():
     planned = build_summary(analyse(make_profile(budget_usd=9000), PROGRAMS))
     starts = [d for d in planned["deadlines"] if d["kind"] == "rotation_start"]
     assert starts and all(d["end"] > d["date"] for d in starts)
+
+
+def test_R_E1_report_says_why_earlier_blocks_are_not_offered():
+    a = analyse(make_profile(budget_usd=9000), PROGRAMS)
+    note = dict(a.advice)["R-E1"]
+    first = a.rotations["start"].min()
+    assert "visa_wait_weeks" in note and "travel_buffer_days" in note
+    earliest = dt.date.fromisoformat(note.split("the earliest start is ")[1][:10])
+    assert earliest <= first
+    assert "R-E1" not in dict(analyse(make_profile(budget_usd=9000, current_us_status="f1"), PROGRAMS).advice)
+
+
+def test_R_C2_graduate_is_told_years_since_graduation():
+    a = analyse(make_profile(school_status="graduate", graduation_year=2023), PROGRAMS)
+    assert "(3 year(s) since graduation in 2023)" in dict(a.warnings)["R-C2"]

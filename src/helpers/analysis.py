@@ -371,7 +371,13 @@ def _warnings_and_advice(
         warnings.append(
             (
                 "R-C2",
-                "As a graduate you are usually not eligible for visiting-student electives; the plan looks at observerships, imaging research and electives arranged through contacts",
+                "As a graduate"
+                + (
+                    f" ({n} year(s) since graduation in {p.graduation_year})"
+                    if (n := p.years_since_graduation(today)) is not None
+                    else ""
+                )
+                + " you are usually not eligible for visiting-student electives; the plan looks at observerships, imaging research and electives arranged through contacts",
             )
         )
     if p.current_us_status in ("b1b2", "esta"):
@@ -410,6 +416,13 @@ def _warnings_and_advice(
             (
                 "R-V3",
                 f"No away rotation fits: {reason}. Away rotations are not mandatory; see the alternatives (observership, virtual elective, imaging research)",
+            )
+        )
+    if needs_entry_visa(p) and len(a.rotations):  # R-E1: say why earlier blocks are not offered
+        advice.append(
+            (
+                "R-E1",
+                f"Visa order: {sequence_explanation(p, a.assume, today)}; blocks that start earlier are not offered, and each host is asked whether it helps with the visa letter (R-A4)",
             )
         )
     for note in [*a.away_reasons, *a.plan.notes]:  # "R-XX: text" -> ("R-XX", "text")
