@@ -249,8 +249,9 @@ def test_R_N3_warns_above_three():
 def test_R_V3_alternatives_when_nothing_fits():
     a = analyse(make_profile(budget_usd=500), PROGRAMS)
     assert len(a.rotations) == 0
-    assert list(a.alternatives["alternative"]) == ["observership", "virtual_elective", "research"]
+    assert list(a.alternatives["kind"]) == ["observership", "virtual_elective", "research"]
     assert (a.alternatives["cost_usd"] >= 0).all()
+    assert list(a.alternatives["fits_budget"]) == [c <= 500 for c in a.alternatives["cost_usd"]]
     assert any(rule == "R-V3" for rule, _ in a.warnings)
 
 
@@ -336,3 +337,197 @@ def test_R_W2_R_W3_summer_blocks_are_worth_more():
     late = analyse(make_profile(budget_usd=9000, available_from=dt.date(2027, 8, 1)), PROGRAMS)
     assert len(late.rotations) >= 1
     assert any(rule == "R-W3" for rule, _ in late.warnings)
+
+
+# --------------------------------------------------------------------------- issue 12
+
+
+def test_R_V3_alternatives_are_objects_and_say_whether_they_fit_a_1500_budget():
+    a = analyse(make_profile(budget_usd=1500), PROGRAMS)
+    alt = a.alternatives.set_index("kind")
+    assert list(alt.index) == ["observership", "virtual_elective", "research"]
+    assert {"cost_usd", "fits_budget", "needs_visa", "feasible", "why"} <= set(alt.columns)
+    assert alt.loc["observership", "cost_usd"] > 1500 and not alt.loc["observership", "fits_budget"]
+    assert "above the $1,500 left in your budget" in alt.loc["observership", "why"]
+    assert alt.loc["virtual_elective", "fits_budget"] and alt.loc["research", "fits_budget"]
+    assert alt.loc["observership", "needs_visa"] and not alt.loc["virtual_elective", "needs_visa"]
+
+
+def test_R_Y3_observer_hosts_named_only_where_the_table_says_so():
+    from helpers.budget import alternatives
+
+    grad = make_profile(school_status="graduate", graduation_year=2025)
+    table = make_programs({"visiting_students": "observer_only"}, {"visiting_students": ""}, {})
+    a = analyse(grad, table)
+    obs = a.alternatives.set_index("kind").loc["observership"]
+    assert obs["hosts"] == ["P0"]  # P1 (blank) and P2 (VSLO) are not named
+    assert "P1" not in obs["why"] and "P2" not in obs["why"]
+    none = alternatives(grad, F, A, observer_hosts=[])
+    assert "ask departments" in none.set_index("kind").loc["observership", "why"]
+
+
+def test_R_V3_a_rejected_observership_is_offered_only_with_what_differs():
+    from helpers.budget import alternatives
+
+    weighed = {"hosts": 3, "best_points": 0.2, "floor_points": 0.5}
+    obs = alternatives(make_profile(), F, A, weighed=weighed).set_index("kind").loc["observership"]
+    assert "the plan weighed observerships at 3 host(s)" in obs["why"]
+    assert "not for the odds" in obs["why"]
+    plain = alternatives(make_profile(), F, A).set_index("kind").loc["observership"]
+    assert "weighed" not in plain["why"]
+
+
+def test_R_E2_no_visa_alternative_costs_no_visa_fee():
+    from helpers.budget import alternatives
+
+    abroad = alternatives(make_profile(), F, A).set_index("kind").loc["observership"]
+    resident = (
+        alternatives(make_profile(visa_needed="none", current_us_status="permanent_resident"), F, A)
+        .set_index("kind")
+        .loc["observership"]
+    )
+    c = A.value("costs")
+    fees = F.value("visa_mrv_fee_usd") + F.value("visa_integrity_fee_usd")
+    travel = c["default_travel_international_usd"] - c["default_travel_domestic_usd"]
+    assert abroad["cost_usd"] - resident["cost_usd"] == pytest.approx(fees + travel)
+    assert not resident["needs_visa"] and abroad["needs_visa"]
+
+
+STRONG = {
+    "step2_ck": 266,
+    "research_items": 6,
+    "budget_usd": 15000,
+    "interests": ["neuro", "academic"],
+    "graduation_year": 2028,
+}
+
+
+def test_R_B3_preferred_states_shape_hosts_and_signals_within_the_tier_mix():
+    without = analyse(make_profile(**STRONG), PROGRAMS)
+    with_ = analyse(make_profile(**STRONG, preferred_states=["NY", "MA", "PA"]), PROGRAMS)
+    states = set(with_.rotations["state"])
+    assert states & {"NY", "MA", "PA"}
+    assert not set(without.rotations["state"]) & {"NY", "MA", "PA"}
+    for r in with_.rotations.to_dict("records"):  # each choice says what it serves
+        assert any(
+            rule == "R-B3" and m.startswith(f"{r['program_id']} ({r['state']}) serves")
+            for rule, m in with_.advice
+        )
+    st = dict(zip(with_.table["program_id"], with_.table["state"], strict=True))
+    tier = dict(zip(with_.table["program_id"], with_.table["tier"], strict=True))
+
+    def gold(a):
+        return list(a.signals.loc[a.signals["signal"] == "gold", "program_id"])
+
+    pref_gold = sum(st[p] in {"NY", "MA", "PA"} for p in gold(with_))
+    base_gold = sum(st[p] in {"NY", "MA", "PA"} for p in gold(without))
+    assert pref_gold > base_gold
+
+    # R-B1 balance: signals that are not at a rotation keep the tier mix the model chose
+    def mix(a):
+        s = a.signals.loc[~a.signals["why"].str.startswith("where you rotate")]
+        return sorted((sig, tier[p]) for sig, p in zip(s["signal"], s["program_id"], strict=True))
+
+    assert len(with_.signals) == len(without.signals)
+    assert mix(with_) == mix(without) or set(with_.rotations["program_id"]) != set(
+        without.rotations["program_id"]
+    )
+
+
+def test_R_B3_keep_share_bounds_what_a_preference_may_cost():
+    """The preferred plan is worth at least keep_share of the model's best (R-B1 bonus included)."""
+    from helpers.budget import Preferences, choose
+
+    p = make_profile(**STRONG, preferred_states=["NY", "MA", "PA"])
+    a = analyse(p, PROGRAMS)
+    fit = dict(zip(a.table["program_id"], a.table["fit"].astype(float).fillna(0.0), strict=True))
+    plain = choose(p, a.candidate_list, a.objective, a.fixed_cost, a.away_value, fit, A)
+    keep = A.value("preference")["keep_share"]
+    assert a.plan.selection.value >= keep * plain.selection.value - 1e-12
+    none = choose(
+        p,
+        a.candidate_list,
+        a.objective,
+        a.fixed_cost,
+        a.away_value,
+        fit,
+        A,
+        prefs=Preferences(),  # no preference at all, and not strong: the model's own choice
+    )
+    assert [c.program_id for c in none.selection.chosen] == [c.program_id for c in plain.selection.chosen]
+
+
+def test_R_B2_strong_profile_takes_the_ambitious_half_when_one_is_worth_it():
+    """Synthetic: an aspirational candidate worth a little less than a realistic one is
+    chosen for a strong profile only."""
+    from helpers.budget import Preferences, choose
+
+    def cand(i, pid, tier, value, month):
+        s = dt.date(2027, month, 3)
+        return Candidate(i, pid, Block(s, s + dt.timedelta(days=25)), s, "vslo", 1000.0, value, tier, "OH", i)
+
+    cands = [
+        cand(0, "R1", "img_friendly", 0.03, 5),
+        cand(1, "R2", "img_friendly", 0.028, 6),
+        cand(2, "H", "high_reach", 0.026, 7),
+    ]
+    effects = {i: np.full(4, np.log1p(-c.value / 0.5)) for i, c in enumerate(cands)}
+    obj = Objective(np.full(4, 0.5), effects, 0.0, lambda c: c.program_id == "H")
+    p = make_profile(budget_usd=5000, max_rotations=2)
+    modest = choose(p, cands, obj, 0.0, "high", {}, A, prefs=Preferences())
+    strong = choose(p, cands, obj, 0.0, "high", {}, A, prefs=Preferences(ambitious=True))
+    assert {c.program_id for c in modest.selection.chosen} == {"R1", "R2"}
+    assert "H" in {c.program_id for c in strong.selection.chosen}
+    assert any(n.startswith("R-B2: a strong profile: H") for n in strong.notes)
+
+
+def test_R_N2_third_rotation_names_its_reason():
+    p = make_profile(
+        step2_ck=266,
+        budget_usd=25000,
+        step3="pass",
+        visa_needed="j1_or_h1b",
+        max_rotations=3,
+        interests=["neuro"],
+        preferred_states=["MA", "CA", "IL"],
+        ties_states=["MA", "CA", "IL"],
+    )
+    a = analyse(p, PROGRAMS)
+    notes = [m for rule, m in a.advice if rule == "R-N2"]
+    assert notes
+    if len(a.rotations) == 3:
+        (note,) = notes
+        assert "a specific geographic or fit reason" not in note  # no boilerplate
+        assert "tie to" in note or "preferred state" in note or "fits your interests" in note
+        assert "it adds a" in note and "beside" in note
+    else:
+        assert notes[0].startswith("a third rotation is not advised")
+
+
+def test_R_N2_third_rotation_reason_names_state_interest_and_what_it_adds():
+    from helpers.budget import Selection, third_rotation_blockers, third_rotation_reason
+
+    def cand(pid, tier, state, value, month):
+        s = dt.date(2027, month, 3)
+        return Candidate(
+            0, pid, Block(s, s + dt.timedelta(days=25)), s, "vslo", 3000.0, value, tier, state, 0
+        )
+
+    sel = Selection(
+        (
+            cand("A", "high_reach", "NY", 0.03, 5),
+            cand("B", "img_friendly", "TX", 0.02, 6),
+            cand("C", "mid_tier", "IL", 0.01, 7),
+        ),
+        0.06,
+        9000.0,
+    )
+    p = make_profile(budget_usd=20000, ties_states=["IL"], interests=["neuro"])
+    assert third_rotation_blockers(p, sel, {}, 20000, A) == []
+    reason = third_rotation_reason(p, sel, {"C": 0.9}, A)
+    assert reason.startswith("C in IL: a tie to IL")
+    assert "fits your interests (neuro; fit 0.90)" in reason
+    assert (
+        "it adds a mid_tier program in the Midwest beside A (Northeast, high_reach), B (South, img_friendly)"
+        in reason
+    )

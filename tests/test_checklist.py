@@ -79,16 +79,26 @@ def test_update_messages_follow_eras_submission(example):
     assert len(dated) <= 2  # R-W9: one or two at most
 
 
-def test_visitor_visa_deadline_comes_first_for_applicants_abroad(example):
+def test_R_E1_visa_sequence_comes_first_for_applicants_abroad(example):
     c = checklist.for_applicant(example)
     first = c.sections[0]
-    assert first.title == "First" and first.items[0].rule == "R-W6"
-    visa = example.steps.loc[example.steps["rule"] == "R-W6", "date"].iloc[0]
-    assert first.items[0].when == f"by {day(visa)}"
+    assert first.title == "First" and [i.rule for i in first.items] == ["R-E1", "R-W6", "R-E1"]
+    steps = example.steps.set_index("kind")
+    for item, kind in zip(first.items, ("visa_application", "visa_ready", "travel"), strict=True):
+        assert item.when == f"by {day(steps.loc[kind, 'date'])}"
     inside = analyse(
         make_profile(current_us_status="f1"), make_programs({}), today=TODAY
     )  # already in the US: no visitor visa
-    assert all(i.rule != "R-W6" for i in checklist.for_applicant(inside).items)
+    assert all(i.rule not in ("R-W6", "R-E1", "R-A4") for i in checklist.for_applicant(inside).items)
+
+
+def test_R_A4_every_host_is_asked_about_visa_support(example):
+    c = checklist.for_applicant(example)
+    hosts = [s for s in c.sections if s.title.startswith("Rotation ")]
+    assert len(hosts) == len(example.rotations) >= 1
+    for s in hosts:
+        asks = [i for i in s.items if i.rule == "R-A4" and "visa" in i.text]
+        assert len(asks) == 1, s.title
 
 
 def test_no_rotation_planned_says_why_and_keeps_the_lists():

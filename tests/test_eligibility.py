@@ -195,3 +195,76 @@ def test_excluded_by_holds_only_the_reasons_that_exclude():
     assert out.excluded_by == ["R-A2: does not take J-1 residents"]
     assert any(r.startswith("R-A1: considers IMGs") for r in out.reasons)
     assert ok.excluded_by == [] and ok.status == "eligible"
+
+
+# --------------------------------------------------------------------------- R-G4 Step 3 for H-1B
+
+
+def graduate_h1b(**changes):
+    """A 2024 graduate who needs H-1B for cycle 2027 and has not taken Step 3 yet."""
+    base = {"visa_needed": "h1b", "school_status": "graduate", "graduation_year": 2024, "step3": "not_taken"}
+    return make_profile(**{**base, **changes})
+
+
+def test_R_G4_graduate_keeps_h1b_programs_open_on_the_step3_condition():
+    from helpers.eligibility import step3_condition
+
+    p = graduate_h1b()
+    cond = step3_condition(p)
+    assert cond["rule"] == "R-G4" and cond["can_meet"]
+    assert cond["by"] == "2028-03-01"  # the estimated rank-list deadline of cycle 2027
+    assert "If it slips" in cond["reason"] and "J-1" in cond["reason"]
+    r = verdict(p, sponsors_h1b="true")
+    assert r.status == "eligible"
+    assert any(x.startswith("R-G4") and cond["by"] in x for x in r.reasons)
+    assert verdict(p, sponsors_h1b="false").status == "excluded"  # a known "no" still excludes
+    assert verdict(p, sponsors_h1b="").status == "unknown"  # a blank asks, now that H-1B can work
+
+
+def test_R_G4_student_graduating_when_training_starts_is_excluded_with_the_reason():
+    from helpers.eligibility import step3_condition
+
+    p = make_profile(visa_needed="h1b", graduation_year=2028)  # student, cycle 2027
+    cond = step3_condition(p)
+    assert not cond["can_meet"] and "J-1 is the route" in cond["reason"]
+    r = verdict(p, sponsors_h1b="true")
+    assert r.status == "excluded" and r.reasons[-1].startswith("R-G4")
+    # a student graduating in the cycle year can still sit Step 3 before the rank-list deadline
+    assert step3_condition(make_profile(visa_needed="h1b", graduation_year=2027))["can_meet"]
+
+
+def test_R_G4_threshold_sits_on_the_sit_by_date():
+    """At the threshold the condition holds; one graduation year later it fails."""
+    from helpers.assumptions import load_assumptions
+    from helpers.facts import load_facts
+    from helpers.timeline import cycle_calendar, step3_dates
+
+    A, F = load_assumptions(), load_facts()
+    cyc = cycle_calendar(2027, F, A)
+    for year in (2027, 2028, 2029):
+        s = step3_dates(make_profile(visa_needed="h1b", graduation_year=year), cyc, F, A)
+        assert s.can_meet == (s.earliest_sitting <= s.sit_by)
+        assert s.sit_by < s.pass_by
+    assert step3_dates(make_profile(visa_needed="h1b", graduation_year=2027), cyc, F, A).can_meet
+    assert not step3_dates(make_profile(visa_needed="h1b", graduation_year=2028), cyc, F, A).can_meet
+
+
+def test_R_G4_none_when_step3_passed_or_h1b_not_wanted():
+    from helpers.eligibility import step3_condition
+
+    assert step3_condition(graduate_h1b(step3="pass")) is None
+    assert step3_condition(make_profile(visa_needed="j1")) is None
+
+
+def test_R_A2_h1b_only_cost_counts_programs_lost_to_the_restriction():
+    from helpers.eligibility import h1b_restriction_cost
+
+    table = make_programs(
+        {"sponsors_j1": "true", "sponsors_h1b": "true"},
+        {"sponsors_j1": "true", "sponsors_h1b": "false"},
+        {"sponsors_j1": "true", "sponsors_h1b": "false"},
+        {"sponsors_j1": "false", "sponsors_h1b": "false"},
+    )
+    cost = h1b_restriction_cost(graduate_h1b(), table)
+    assert cost == {"open_h1b_only": 1, "open_with_j1": 3, "lost": 2}
+    assert h1b_restriction_cost(make_profile(visa_needed="j1"), table) is None

@@ -114,3 +114,79 @@ def test_missing_required_fields_are_all_listed(tmp_path):
         load_profile(f)
     fields = {p.field for p in exc.value.problems}
     assert fields == {"visa_needed", "school_status", "step1", "budget_usd", "application_cycle"}
+
+
+# --------------------------------------------------------------------------- contradictions (R-C1, R-C2, R-E2)
+
+
+def problem_of(**changes) -> str:
+    from conftest import BASE_PROFILE
+
+    with pytest.raises(InputError) as err:
+        profile_from_mapping({**BASE_PROFILE, **changes}, "p.yaml")
+    (problem,) = err.value.problems
+    return f"{problem.field}: {problem.message}"
+
+
+def test_R_E2_permanent_resident_is_a_status_and_needs_no_visa():
+    p = make_profile(visa_needed="none", current_us_status="permanent_resident")
+    assert p.current_us_status == "permanent_resident"
+    text = problem_of(visa_needed="j1", current_us_status="permanent_resident")
+    assert text.startswith("visa_needed:") and "current_us_status" in text and "permanent_resident" in text
+
+
+@pytest.mark.parametrize("status", ["j1", "h1b", "f1", "b1b2", "esta"])
+def test_R_C1_no_visa_needed_contradicts_a_temporary_status(status):
+    text = problem_of(visa_needed="none", current_us_status=status)
+    assert text.startswith("current_us_status:") and "visa_needed is none" in text and status in text
+
+
+@pytest.mark.parametrize("status", ["none", "permanent_resident", "other"])
+def test_R_C1_no_visa_needed_fits_citizens_abroad_and_residents(status):
+    assert make_profile(visa_needed="none", current_us_status=status).visa_needed == "none"
+
+
+def test_R_C2_graduation_year_must_agree_with_school_status():
+    # a student graduates in the cycle year or later: the boundary year is fine, one before is not
+    assert make_profile(graduation_year=2027).graduation_year == 2027
+    text = problem_of(graduation_year=2026)
+    assert text.startswith("graduation_year:") and "school_status is student" in text
+    # a graduate graduated by the cycle year
+    assert make_profile(school_status="graduate", graduation_year=2027).years_since_graduation() == 0
+    text = problem_of(school_status="graduate", graduation_year=2028)
+    assert text.startswith("graduation_year:") and "school_status is graduate" in text
+
+
+def test_years_since_graduation_counts_from_the_plan_date():
+    p = make_profile(school_status="graduate", graduation_year=2024)  # plan date 1 Dec 2026
+    assert p.years_since_graduation() == 2
+    assert make_profile(graduation_year=2028).years_since_graduation() is None  # a student
+
+
+def test_attempts_and_prior_training_default_and_bounds():
+    p = make_profile()
+    assert (p.step1_attempts, p.step2_ck_attempts, p.prior_gme_months) == (1, 1, 0)
+    assert problem_of(step1_attempts=0).startswith("step1_attempts:")
+    assert problem_of(prior_gme_months=-1).startswith("prior_gme_months:")
+
+
+def test_contradictory_profile_exits_2_naming_both_fields(tmp_path):
+    import subprocess
+
+    from conftest import BIN
+
+    f = tmp_path / "p.yaml"
+    f.write_text(
+        "applicant_id: x-1\nvisa_needed: none\nschool_status: student\nstep1: pass\n"
+        "budget_usd: 5000\napplication_cycle: 2027\ncurrent_us_status: j1\nplan_date: 2026-12-01\n"
+    )
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [str(BIN / "awayplan"), "report", str(f), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert run.returncode == 2
+    assert "current_us_status" in run.stderr and "visa_needed" in run.stderr
+    assert "Traceback" not in run.stderr and not out.exists()

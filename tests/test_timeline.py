@@ -13,6 +13,7 @@ from helpers.config import DEFAULT_PROGRAMS
 from helpers.facts import load_facts
 from helpers.programs import load_programs
 from helpers.timeline import (
+    DEADLINE_KINDS,
     Block,
     block_starts,
     cycle_calendar,
@@ -81,7 +82,8 @@ def test_R_W1_blocks_stay_inside_the_window():
 
 
 def test_R_W4_apply_by_is_lead_time_before_start():
-    for block, apply_by in feasible_blocks(make_profile(), frozenset({5, 6}), 20, A):
+    in_us = make_profile(current_us_status="f1")  # no visa sequence: the host's lead time alone
+    for block, apply_by in feasible_blocks(in_us, frozenset({5, 6}), 20, A):
         assert block.start - apply_by == dt.timedelta(weeks=20)
         assert block.start.month in (5, 6)
 
@@ -96,7 +98,11 @@ def test_R_W6_visa_lead_pushes_blocks_out():
     in_us = make_profile(plan_date=dt.date(2027, 2, 1), current_us_status="f1")
     abroad = [b.start for b, _ in feasible_blocks(from_abroad, None, 4, A)]
     here = [b.start for b, _ in feasible_blocks(in_us, None, 4, A)]
-    assert min(abroad) >= dt.date(2027, 2, 1) + dt.timedelta(weeks=16)
+    sequence = dt.timedelta(
+        days=A.value("document_prep_days") + A.value("travel_buffer_days"),
+        weeks=A.value("visa_wait_weeks") + A.value("host_acceptance_weeks"),
+    )
+    assert min(abroad) >= dt.date(2027, 2, 1) + sequence
     assert min(here) < min(abroad)
 
 
@@ -127,10 +133,33 @@ def test_R_W8_R_W9_milestones_and_ics_round_trip():
     assert {"R-K1", "R-W4", "R-P2", "R-W8", "R-W9", "R-W6"} <= rules
     assert (steps["rule"] == "R-W9").sum() == len(a.rotations) + 2  # thank-yous + at most two updates
     raw = to_ics("t-1", steps, a.plan_date)
-    cal = Calendar.from_ical(raw)
+    cal = Calendar.from_ical(raw)  # a second, independent iCalendar parser reads the file back
     events = [(e.decoded("dtstart"), str(e.get("summary"))) for e in cal.walk("VEVENT")]
-    assert events == list(zip(steps["date"], steps["what"], strict=True))
+    shown = steps.loc[steps["kind"] != "rotation_end"]  # a rotation is one event spanning its block
+    assert events == list(zip(shown["date"], shown["what"], strict=True))
     assert to_ics("t-1", steps, a.plan_date) == raw  # reproducible
+
+
+def test_ics_rotations_span_the_block_and_deadlines_remind_a_week_before():
+    """R-W7 blocks as multi-day events; R-W4/R-E1 deadlines with a VALARM one week before,
+    checked with the icalendar package (not used to write the file)."""
+    from icalendar import Calendar
+
+    a = analyse(make_profile(budget_usd=9000), load_programs(DEFAULT_PROGRAMS))
+    assert len(a.rotations)
+    cal = Calendar.from_ical(to_ics("t-1", a.steps, a.plan_date))
+    events = {str(e.get("summary")): e for e in cal.walk("VEVENT")}
+    for r in a.rotations.to_dict("records"):
+        e = next(v for k, v in events.items() if k.startswith(f"Rotation at {r['name']}"))
+        assert e.decoded("dtstart") == r["start"]
+        assert e.decoded("dtend") == r["end"] + dt.timedelta(days=1)  # DTEND of an all-day event is exclusive
+        assert not e.walk("VALARM")
+        apply = next(v for k, v in events.items() if k.startswith(f"Apply to {r['name']}"))
+        (alarm,) = apply.walk("VALARM")
+        assert alarm.decoded("trigger") == -dt.timedelta(days=7)
+    kinds = {str(e.get("categories").cats[0]) for e in cal.walk("VEVENT") if e.walk("VALARM")}
+    assert {"host_application", "visa_application", "rank_list"} <= kinds
+    assert "thank_you" not in kinds
 
 
 def test_late_plan_says_plainly_what_is_left():
@@ -138,4 +167,158 @@ def test_late_plan_says_plainly_what_is_left():
     assert len(a.rotations) == 0
     message = dict(a.warnings)["R-V3"]
     assert "too late this cycle" in message
-    assert set(a.alternatives["alternative"]) == {"observership", "virtual_elective", "research"}
+    assert set(a.alternatives["kind"]) == {"observership", "virtual_elective", "research"}
+    # R-E1: the observership needs the same visa, so it is not offered as possible this cycle
+    obs = a.alternatives.set_index("kind").loc["observership"]
+    assert obs["needs_visa"] and not obs["feasible"] and "not possible this cycle" in obs["why"]
+
+
+# --------------------------------------------------------------------------- issue 12: one coherent plan
+
+PROGRAMS = load_programs(DEFAULT_PROGRAMS)
+
+
+def first_date(steps, kind: str) -> dt.date:
+    return steps.loc[steps["kind"] == kind, "date"].min()
+
+
+def test_cycle_dates_live_in_a_leaf_module_used_by_input_parsing():
+    """profile and programs read cycle dates from `cycle`, which imports nothing of the kit."""
+    import ast
+    import inspect
+
+    from helpers import cycle, profile, programs
+
+    def kit_imports(module) -> set[str]:
+        tree = ast.parse(inspect.getsource(module))
+        return {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.level > 0}
+
+    assert kit_imports(cycle) == set()
+    assert "cycle" in kit_imports(profile) and "timeline" not in kit_imports(profile)
+    assert "cycle" in kit_imports(programs) and "timeline" not in kit_imports(programs)
+
+
+def test_R_E1_visa_steps_follow_the_host_application_in_order():
+    a = analyse(make_profile(budget_usd=9000), PROGRAMS)
+    s = a.steps
+    assert len(a.rotations)
+    first = a.rotations.sort_values("start").iloc[0]
+    apply = first["apply_by"]
+    accept = s.loc[s["what"].str.startswith("Acceptance letter"), "date"].iloc[0]
+    visa_app, visa_ready = first_date(s, "visa_application"), first_date(s, "visa_ready")
+    travel, start = first_date(s, "travel"), first_date(s, "rotation_start")
+    assert apply < accept <= visa_app < visa_ready <= travel < start == first["start"]
+    assert visa_ready - visa_app == dt.timedelta(weeks=A.value("visa_wait_weeks"))
+    assert start - travel == dt.timedelta(days=A.value("travel_buffer_days"))
+    assert accept - apply == dt.timedelta(weeks=A.value("host_acceptance_weeks"))
+    assert set(s["kind"]) <= set(DEADLINE_KINDS)
+
+
+def test_R_E1_a_block_whose_sequence_cannot_fit_is_not_offered():
+    """Threshold: the sequence (documents, application, acceptance, visa wait, travel) fits
+    exactly on the day; one day later the block is gone."""
+    need = dt.timedelta(
+        days=A.value("document_prep_days") + A.value("travel_buffer_days"),
+        weeks=A.value("visa_wait_weeks") + A.value("host_acceptance_weeks"),
+    )
+    start = dt.date(2027, 6, 7)  # first Monday of June 2027
+    on_time = make_profile(plan_date=start - need)
+    late = make_profile(plan_date=start - need + dt.timedelta(days=1))
+    short_lead = 2  # a host that needs only two weeks: the visa sequence decides
+    assert start in [b.start for b, _ in feasible_blocks(on_time, frozenset({6}), short_lead, A)]
+    assert start not in [b.start for b, _ in feasible_blocks(late, frozenset({6}), short_lead, A)]
+    # the same late plan works for an applicant already in the US
+    in_us = make_profile(plan_date=late.plan_date, current_us_status="f1")
+    assert start in [b.start for b, _ in feasible_blocks(in_us, frozenset({6}), short_lead, A)]
+
+
+def test_R_E2_no_visa_applicants_take_no_visa_step_and_pay_no_fee():
+    for changes in ({"current_us_status": "permanent_resident"}, {"current_us_status": "none"}):
+        a = analyse(make_profile(visa_needed="none", budget_usd=9000, **changes), PROGRAMS)
+        assert len(a.rotations)
+        assert not {"visa_application", "visa_ready", "travel"} & set(a.steps["kind"])
+        assert not a.steps["what"].str.contains("visa", case=False).any()
+        assert a.fixed_cost == 0.0
+        travel = A.value("costs")["default_travel_domestic_usd"]
+        assert (a.rotations["travel"] == travel).all()  # domestic travel by default
+        assert not a.alternatives["needs_visa"].any() if len(a.alternatives) else True
+
+
+def test_R_G2_ecfmg_certificate_after_graduation_and_before_training_starts():
+    from helpers.cycle import training_start
+
+    a = analyse(make_profile(graduation_year=2028), PROGRAMS)  # student, cycle 2027
+    s = a.steps.loc[a.steps["kind"] == "ecfmg_certificate"]
+    diploma = s.loc[s["what"].str.startswith("Send ECFMG your final diploma"), "date"].iloc[0]
+    cert = s.loc[s["what"].str.startswith("ECFMG certificate expected"), "date"].iloc[0]
+    weeks = F.table("ecfmg_certification.csv").set_index("fact").loc["diploma_to_certificate_weeks", "value"]
+    assert diploma == dt.date(2028, 5, 31)
+    assert cert == diploma + dt.timedelta(weeks=float(weeks)) < training_start(2027, A)
+    exams = s.loc[s["what"].str.startswith("ECFMG exam requirements"), "date"].iloc[0]
+    assert exams == first_date(a.steps, "rank_list")
+    assert not any(r == "R-G2" for r, _ in a.warnings)
+    # a graduation after training starts is flagged, not silently dated
+    late = analyse(make_profile(graduation_year=2029), PROGRAMS)
+    assert "after training starts" in dict(late.warnings)["R-G2"]
+    certified = analyse(make_profile(ecfmg_certified=True), PROGRAMS)
+    assert "ecfmg_certificate" not in set(certified.steps["kind"])
+
+
+def test_R_G4_graduate_is_told_when_to_sit_step3():
+    p = make_profile(visa_needed="h1b", school_status="graduate", graduation_year=2024)
+    a = analyse(p, PROGRAMS)
+    step = a.steps.loc[a.steps["kind"] == "step3"].iloc[0]
+    assert step["date"] == dt.date(2028, 3, 1) - dt.timedelta(weeks=A.value("step3_result_weeks"))
+    assert a.step3["by"] == "2028-03-01" and a.step3["can_meet"]
+    assert int((a.table["status"] != "excluded").sum()) > 0
+    assert dict(a.warnings)["R-G4"] == a.step3["reason"]
+    assert "Would J-1 do?" in dict(a.warnings)["R-A2"]
+
+
+def test_R_V3_late_plan_gets_dated_steps_this_cycle_and_the_next_cycle():
+    a = analyse(make_profile(plan_date=dt.date(2027, 7, 15)), PROGRAMS)
+    assert len(a.rotations) == 0
+    s = a.steps
+    submit = first_date(s, "eras_submit")
+    letters = s.loc[(s["kind"] == "letter_request") & (s["rule"] == "R-W8"), "date"]
+    assert len(letters) == 1 and letters.iloc[0] < submit
+    assert s["what"].str.contains("virtual radiology elective").sum() == 1
+    assert s["what"].str.contains("imaging research").sum() == 1
+    nxt = s.loc[s["what"].str.startswith("Next cycle (2028)")]
+    assert set(nxt["kind"]) >= {"eras_opens", "eras_submit", "rank_list", "match_day", "host_application"}
+    assert nxt.loc[nxt["kind"] == "eras_submit", "date"].iloc[0].year == 2028
+    # a plan with rotations gets neither
+    planned = analyse(make_profile(budget_usd=9000), PROGRAMS)
+    assert not planned.steps["what"].str.startswith("Next cycle").any()
+
+
+def test_summary_deadlines_carry_kind_and_alternatives_are_objects():
+    """Interface additions: deadlines[].kind from the contract's list; alternatives[] as
+    objects with kind, cost_usd, fits_budget, needs_visa, feasible, why (R-V3)."""
+    from helpers.summary import SummaryV1, build_summary
+
+    a = analyse(make_profile(plan_date=dt.date(2027, 7, 15)), PROGRAMS)
+    data = build_summary(a)
+    SummaryV1.model_validate(data)
+    assert data["deadlines"] and all(d["kind"] in DEADLINE_KINDS for d in data["deadlines"])
+    assert [x["kind"] for x in data["alternatives"]] == ["observership", "virtual_elective", "research"]
+    for x in data["alternatives"]:
+        assert {"kind", "cost_usd", "fits_budget", "needs_visa", "feasible", "why"} <= set(x)
+    planned = build_summary(analyse(make_profile(budget_usd=9000), PROGRAMS))
+    starts = [d for d in planned["deadlines"] if d["kind"] == "rotation_start"]
+    assert starts and all(d["end"] > d["date"] for d in starts)
+
+
+def test_R_E1_report_says_why_earlier_blocks_are_not_offered():
+    a = analyse(make_profile(budget_usd=9000), PROGRAMS)
+    note = dict(a.advice)["R-E1"]
+    first = a.rotations["start"].min()
+    assert "visa_wait_weeks" in note and "travel_buffer_days" in note
+    earliest = dt.date.fromisoformat(note.split("the earliest start is ")[1][:10])
+    assert earliest <= first
+    assert "R-E1" not in dict(analyse(make_profile(budget_usd=9000, current_us_status="f1"), PROGRAMS).advice)
+
+
+def test_R_C2_graduate_is_told_years_since_graduation():
+    a = analyse(make_profile(school_status="graduate", graduation_year=2023), PROGRAMS)
+    assert "(3 year(s) since graduation in 2023)" in dict(a.warnings)["R-C2"]

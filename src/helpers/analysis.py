@@ -21,13 +21,16 @@ from .budget import (
     Candidate,
     Objective,
     Plan,
+    Preferences,
     alternatives,
     build_candidates,
     choose,
     model_base,
+    prefer_signals,
+    preferences,
     visa_fee,
 )
-from .eligibility import assess
+from .eligibility import assess, h1b_restriction_cost, step3_condition
 from .facts import Facts, load_facts
 from .leverage import components, leverage
 from .odds import (
@@ -45,7 +48,16 @@ from .odds import (
 )
 from .profile import Profile
 from .tiering import Strength, applicant_strength, assign_tiers
-from .timeline import CycleDate, cycle_calendar, earliest_start, milestones, needs_entry_visa
+from .timeline import (
+    CycleDate,
+    cycle_calendar,
+    earliest_start,
+    ecfmg_certificate_date,
+    milestones,
+    needs_entry_visa,
+    sequence_explanation,
+    training_start,
+)
 
 SCHEMA_VERSION = 2
 
@@ -85,6 +97,10 @@ class Analysis:
     coverage: dict = field(default_factory=dict)  # R-M1
     channel: RecordChannel | None = None
     gains: list[dict] = field(default_factory=list)  # per planned rotation: {host, letter} points
+
+    prefs: Preferences | None = None
+    step3: dict | None = None  # R-G4 condition (eligibility.step3_condition), for match_probability
+    h1b_cost: dict | None = None  # R-A2/R-G4: programs open with H-1B only against with J-1
 
     @property
     def match_probability(self) -> dict:
@@ -132,6 +148,7 @@ class Analysis:
                 fit,
                 self.assume,
                 budget=b,
+                prefs=self.prefs,
             )
             rows.append(
                 {
@@ -243,7 +260,7 @@ def analyse(
     plan_date = profile.effective_plan_date(today)
     strength = applicant_strength(profile, facts, assume)
 
-    elig = assess(profile, programs)
+    elig = assess(profile, programs, facts, assume, today)
     tiers = assign_tiers(programs, strength, assume)
     parts = components(profile, programs, assume)
     rotation_possible = elig["rotation_status"] != "excluded"
@@ -314,7 +331,8 @@ def analyse(
     fixed = visa_fee(profile, facts)
     value_level, value_reasons = away_value(profile, assume)
     fit = dict(zip(table["program_id"], table["fit"].astype(float).fillna(0.0), strict=True))
-    plan = choose(profile, cands, objective, fixed, value_level, fit, assume)
+    prefs = preferences(profile, programs, fit, strong=strength.label == "strong")  # R-B3, R-B2
+    plan = choose(profile, cands, objective, fixed, value_level, fit, assume, prefs=prefs)
 
     chosen = plan.selection.chosen
     chosen_idx = [c.index for c in chosen]
@@ -339,16 +357,45 @@ def analyse(
         with_plan = _zero(with_plan)
     rotations["gain_host"] = [g["host"] for g in gains]
     rotations["gain_letter"] = [g["letter"] for g in gains]
-    hosts = table.loc[(table["rotation_kind"] == "observership") & (table["rotation_status"] != "excluded")]
+    rotations["serves"] = [
+        "; ".join(plan.serves.get(str(pid), [])) for pid in rotations["program_id"]
+    ]  # R-B3
+    # R-Y3: name observer hosts only where the table says they take observers.
+    says_observers = (programs["visiting_students"] == "observer_only").fillna(False).to_numpy(dtype=bool)
+    hosts = table.loc[says_observers & (table["status"] != "excluded").to_numpy()]
     hosts = hosts.sort_values(["leverage", "program_id"], ascending=[False, True], na_position="last")
-    alts = alternatives(profile, facts, assume, list(hosts["program_id"].head(5)))
+    planned_cost = float(rotations["cost_usd"].sum()) + (fixed if chosen_idx else 0.0)
+    obs = cand_frame.loc[cand_frame["kind"] == "observership"]
+    weighed = None
+    if len(obs) and not (rotations["kind"] == "observership").any():
+        weighed = {
+            "hosts": int(obs["program_id"].nunique()),
+            "best_points": 100 * float(obs["gain"].max()),
+            "floor_points": float(assume.value("rotation_value")["min_gain_points"]),
+        }
+    alts = alternatives(
+        profile,
+        facts,
+        assume,
+        list(hosts["program_id"].head(5)),
+        budget_left=max(0.0, profile.budget_usd - planned_cost),
+        weighed=weighed,
+        today=today,
+    )
     if chosen_idx and profile.is_student:
         alts = alts.iloc[0:0]
     signals = suggest_signals(
         model, table["status"], [c.program_id for c in plan.selection.chosen], facts, assume
     )
+    signals = prefer_signals(profile, signals, table, prefs)  # R-B3 within the model's tier mix
+    step3 = step3_condition(profile, facts, assume, today)
     rot_dicts = rotations.to_dict("records")
-    steps = milestones(profile, rot_dicts, cycle, assume, today)
+    late = not chosen_idx and (
+        earliest_start(profile, assume, today) > profile.window_end
+        or plan_date > profile.window_end
+        or int((table["status"] != "excluded").sum()) == 0
+    )
+    steps = milestones(profile, rot_dicts, cycle, assume, today, facts=facts, late=late)
 
     analysis = Analysis(
         profile=profile,
@@ -375,11 +422,14 @@ def analyse(
         assume=assume,
         factors=factors,
         factor_points=factor_points,
-        condition=condition,
+        condition=condition or _step3_gate(step3),
         blocked=blocked,
         coverage=coverage(programs, facts),
         channel=channel,
         gains=gains,
+        prefs=prefs,
+        step3=step3,
+        h1b_cost=h1b_restriction_cost(profile, programs, facts, assume, today),
     )
     analysis.warnings, analysis.advice = _warnings_and_advice(analysis, today)
     return analysis
@@ -440,6 +490,13 @@ def step1_gate(
     )
 
 
+def _step3_gate(step3: dict | None) -> dict | None:
+    """R-G4: H-1B programs stay open only if Step 3 is passed by a date."""
+    if not step3 or not step3.get("can_meet"):
+        return None
+    return {k: step3[k] for k in ("rule", "reason", "by")}
+
+
 def rotation_gains(objective: Objective, chosen, plan_gain: float) -> list[dict]:
     """Each planned rotation's gain in points by channel (R-V4): the plan's gain (as the
     model computes it with both channels at once) split between the channels as each
@@ -487,24 +544,38 @@ def _warnings_and_advice(
                 "Step 1 is not passed yet: hosts that require it are closed to you, and ECFMG certification needs it before the rank list deadline",
             )
         )
-    if p.visa_needed == "h1b" and p.step3 != "pass":
-        h1b = int(
-            (
-                (a.table["status"] == "excluded")
-                & a.table["reasons"].map(lambda r: any("needs Step 3" in x for x in r))
-            ).sum()
-        )
+    if a.step3 is not None:
+        warnings.append(("R-G4", a.step3["reason"]))
+    if a.h1b_cost is not None:
+        c = a.h1b_cost
         warnings.append(
             (
                 "R-A2",
-                f"H-1B needs Step 3 passed before residency: {h1b} programs that sponsor H-1B stay closed until it is; consider accepting J-1 too (visa_needed: j1_or_h1b)",
+                f"H-1B only: {c['open_h1b_only']} programs are open to you, against {c['open_with_j1']} if you also "
+                f"accepted J-1; the restriction costs {c['lost']} programs. Would J-1 do? If so, set visa_needed: j1_or_h1b",
             )
         )
+    if not p.ecfmg_certified:
+        cert = ecfmg_certificate_date(p, a.cycle, a.facts, a.assume)
+        start = training_start(p.application_cycle, a.assume)
+        if cert > start:
+            warnings.append(
+                (
+                    "R-G2",
+                    f"The ECFMG certificate needs your final diploma, so it is expected around {cert}, after training starts on {start}: confirm your graduation date with your school and ECFMG",
+                )
+            )
     if not p.is_student:
         warnings.append(
             (
                 "R-C2",
-                "As a graduate you are usually not eligible for visiting-student electives; the plan looks at observerships, imaging research and electives arranged through contacts",
+                "As a graduate"
+                + (
+                    f" ({n} year(s) since graduation in {p.graduation_year})"
+                    if (n := p.years_since_graduation(today)) is not None
+                    else ""
+                )
+                + " you are usually not eligible for visiting-student electives; the plan looks at observerships, imaging research and electives arranged through contacts",
             )
         )
     if p.current_us_status in ("b1b2", "esta"):
@@ -543,6 +614,13 @@ def _warnings_and_advice(
             (
                 "R-V3",
                 f"No away rotation fits: {reason}. Away rotations are not mandatory; see the alternatives (observership, virtual elective, imaging research)",
+            )
+        )
+    if needs_entry_visa(p) and len(a.rotations):  # R-E1: say why earlier blocks are not offered
+        advice.append(
+            (
+                "R-E1",
+                f"Visa order: {sequence_explanation(p, a.assume, today)}; blocks that start earlier are not offered, and each host is asked whether it helps with the visa letter (R-A4)",
             )
         )
     for note in [*a.away_reasons, *a.plan.notes]:  # "R-XX: text" -> ("R-XX", "text")
@@ -591,7 +669,7 @@ def _why_no_rotation(a: Analysis, today: dt.date | None) -> str:
     if a.candidates.empty:
         first = earliest_start(p, a.assume, today)
         if first > p.window_end or a.plan_date > p.window_end:
-            return f"it is too late this cycle (the earliest possible start is {max(first, a.plan_date)}, after your window ends on {p.window_end})"
+            return f"it is too late this cycle: {sequence_explanation(p, a.assume, today)}, after your window ends on {p.window_end}"
         if int((a.table["status"] != "excluded").sum()) == 0:
             return "no program in the table is open to you for residency, so no rotation can pay off (see the warnings above)"
         if int((a.table["rotation_status"] != "excluded").sum()) == 0:

@@ -27,6 +27,7 @@ class Assumption(BaseModel):
     meaning: str
     basis: str
     used_by: str
+    range: Any = None  # the plausible span of the value, where one is stated
 
 
 class Assumptions:
@@ -59,7 +60,14 @@ class Assumptions:
             e = self.entries[k]
             value = _flat(e.value)
             rows.append(
-                {"assumption": k, "value": value, "unit": e.unit, "meaning": e.meaning, "basis": e.basis}
+                {
+                    "assumption": k,
+                    "value": value,
+                    "range": "" if e.range is None else _flat(e.range),
+                    "unit": e.unit,
+                    "meaning": e.meaning,
+                    "basis": e.basis,
+                }
             )
         return pd.DataFrame(rows)
 

@@ -1,8 +1,9 @@
 """What each rotation really costs, how many to do, and the best affordable set.
 
-R-C3 (cost), R-N1..R-N4 (how many), R-B1/R-B2 (balance), R-V1..R-V3 (when rotations
-matter, alternatives), R-Y1..R-Y3 (kinds), R-A4 (non-LCME surcharge). Cost defaults are
-sourced facts or named assumptions; a program's own values win.
+R-C3 (cost), R-N1..R-N4 (how many), R-B1/R-B2 (balance), R-B3 (preferred states and
+interests), R-V1..R-V3 (when rotations matter, alternatives), R-Y1..R-Y3 (kinds), R-A4
+(non-LCME surcharge), R-E2 (no visa, no visa fee). Cost defaults are sourced facts or named
+assumptions; a program's own values win.
 """
 
 from __future__ import annotations
@@ -18,7 +19,15 @@ import pandas as pd
 from .assumptions import Assumptions
 from .facts import Facts
 from .profile import Profile
-from .timeline import Block, feasible_blocks, month_weight, needs_entry_visa, parse_months
+from .timeline import (
+    Block,
+    earliest_start,
+    feasible_blocks,
+    month_weight,
+    needs_entry_visa,
+    parse_months,
+    sequence_explanation,
+)
 
 COST_PARTS = ("vslo_fee", "host_fee", "non_lcme_surcharge", "housing", "travel", "insurance")
 CANDIDATE_COLUMNS = [
@@ -71,7 +80,8 @@ def _num(value: object) -> float | None:
 
 
 def visa_fee(profile: Profile, facts: Facts) -> float:
-    """Visitor visa fees, once for the season, if the applicant is outside the US (R-C1, R-W6)."""
+    """Visitor visa fees, once for the season, if the applicant is outside the US (R-C1, R-W6);
+    none for an applicant who needs no visa (R-E2)."""
     if not needs_entry_visa(profile):
         return 0.0
     return facts.value("visa_mrv_fee_usd") + facts.value("visa_integrity_fee_usd")
@@ -660,6 +670,117 @@ class Plan:
     selection: Selection
     notes: list[str]  # advice with rule IDs
     warnings: list[tuple[str, str]]
+    serves: dict[str, list[str]] = field(default_factory=dict)  # program_id -> preferences served
+
+
+@dataclass(frozen=True)
+class Preferences:
+    """What the applicant prefers (R-B3): preferred and tie states, interests, and for each
+    program the interests it offers and its R-L4 fit."""
+
+    preferred_states: frozenset[str] = frozenset()
+    ties_states: frozenset[str] = frozenset()
+    interests_offered: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    fit: dict[str, float] = field(default_factory=dict)
+    ambitious: bool = False  # R-B2: a strong profile takes the ambitious half of the pair
+
+    def weight(self, program_id: str, state: str) -> int:
+        """How much a program serves the preferences: a preferred or tie state counts 2,
+        an interest it offers 1 (a place is the more specific wish)."""
+        w = 2 if state in self.preferred_states or state in self.ties_states else 0
+        return w + (1 if self.interests_offered.get(program_id) else 0)
+
+    def __bool__(self) -> bool:
+        return bool(self.preferred_states or self.ties_states or any(self.interests_offered.values()))
+
+    def served(self, program_id: str, state: str) -> list[str]:
+        """The preferences a rotation or signal at this program serves, in words."""
+        out = []
+        if state in self.preferred_states:
+            out.append(f"preferred state {state}")
+        if state in self.ties_states:
+            out.append(f"tie to {state}")
+        offered = self.interests_offered.get(program_id, ())
+        if offered:
+            out.append("interest in " + ", ".join(offered))
+        return out
+
+
+def preferences(
+    profile: Profile, programs: pd.DataFrame, fit: dict[str, float] | None = None, strong: bool = False
+) -> Preferences:
+    """R-B3: the applicant's preferences against the program table (interests are matched
+    to the programs' subspecialties; story interests such as academic are not places).
+    `strong` (R-B2) asks for the ambitious half of the pair where one is worth its place."""
+    offered: dict[str, tuple[str, ...]] = {}
+    wanted = set(profile.interests)
+    if "subspecialties" in programs.columns and wanted:
+        for pid, subs in zip(programs["program_id"], programs["subspecialties"], strict=True):
+            have = {x.strip() for x in str(subs).split(";")} if isinstance(subs, str) else set()
+            offered[str(pid)] = tuple(i for i in profile.interests if i in have)
+    return Preferences(
+        frozenset(profile.preferred_states), frozenset(profile.ties_states), offered, dict(fit or {}), strong
+    )
+
+
+def _served(c: Candidate, prefs: Preferences | None) -> list[str]:
+    return prefs.served(c.program_id, c.state) if prefs else []
+
+
+def _preferred_best(
+    cands: list[Candidate],
+    k: int,
+    budget: float,
+    fixed_cost: float,
+    objective: Objective,
+    prefs: Preferences | None,
+    keep_share: float,
+) -> tuple[Selection, Selection]:
+    """R-B3: the best set by the model, and the set chosen with preferences: among sets worth
+    at least `keep_share` of the best value (R-B1 balance bonus included), the one with an
+    aspirational member when the profile is strong (R-B2), then serving the preferences
+    most (preferred or tie states before interests), then the most valuable. Tried: the
+    best set, the best set of preferred candidates only, and sets built around each of the
+    best few preferred (and, for a strong profile, aspirational) programs."""
+    best = best_set(cands, k, budget, fixed_cost, objective)
+    if prefs is None or not best.chosen:
+        return best, best
+    liked = [c for c in cands if prefs.weight(c.program_id, c.state)]
+    tries = [best]
+    if liked:
+        tries.append(best_set(liked, k, budget, fixed_cost, objective))
+    anchors = sorted(
+        liked, key=lambda c: (-prefs.weight(c.program_id, c.state), -c.value, c.cost, c.block.start)
+    )
+    if prefs.ambitious:
+        ambitious = [c for c in cands if objective.aspirational(c)]
+        anchors = (
+            sorted(
+                ambitious,
+                key=lambda c: (-prefs.weight(c.program_id, c.state), -c.value, c.cost, c.block.start),
+            )
+            + anchors
+        )
+    seen: set[str] = set()
+    for c in anchors:
+        if c.program_id in seen or len(seen) >= 8:
+            continue
+        seen.add(c.program_id)
+        if c.cost + fixed_cost > budget + 1e-9:
+            continue
+        rest = [o for o in cands if compatible(c, o)]
+        sub = best_set(rest, k - 1, budget - c.cost - fixed_cost, 0.0, objective) if k > 1 else None
+        chosen = tuple(sorted((c, *(sub.chosen if sub else ())), key=lambda x: x.block.start))
+        cost = round(sum(x.cost for x in chosen) + fixed_cost, 2)
+        tries.append(Selection(chosen, objective(chosen), cost))
+
+    def score(sel: Selection) -> tuple:
+        bold = prefs.ambitious and any(objective.aspirational(c) for c in sel.chosen)
+        served = sum(prefs.weight(c.program_id, c.state) for c in sel.chosen)
+        return (bold, served, sel.value, -sel.cost)
+
+    ok = [t for t in tries if t.chosen and t.value >= keep_share * best.value - 1e-12]
+    return best, max(ok, key=score)
 
 
 def choose(
@@ -671,11 +792,14 @@ def choose(
     fit: dict[str, float],
     assume: Assumptions,
     budget: float | None = None,
+    prefs: Preferences | None = None,
 ) -> Plan:
-    """How many rotations and which: R-N1 (one or two), R-N2 (a third only if all hold),
-    R-N3 (never more than three; warn), R-V2 (less critical -> one)."""
+    """How many rotations and which: R-N1 (one or two), R-N2 (a third only if all hold, and
+    it names its reason), R-N3 (never more than three; warn), R-V2 (less critical -> one),
+    R-B3 (preferred states and interests shape the choice within R-B1/R-B2)."""
     rc = assume.value("rotation_count")
     budget = profile.budget_usd if budget is None else budget
+    keep = float(assume.value("preference")["keep_share"])
     notes, warnings = [], []
     # A rotation must add enough to the match chance to be worth its money (R-V3).
     floor = float(assume.value("rotation_value")["min_gain_points"]) / 100
@@ -693,24 +817,47 @@ def choose(
                 )
             )
         k = min(k, profile.max_rotations)
-    sel = best_set(cands, k, budget, fixed_cost, objective)
+    model_best, sel = _preferred_best(cands, k, budget, fixed_cost, objective, prefs, keep)
+    if prefs is not None and prefs.ambitious and any(objective.aspirational(c) for c in sel.chosen):
+        bold = next(c for c in sel.chosen if objective.aspirational(c))
+        notes.append(
+            f"R-B2: a strong profile: {bold.program_id} ({bold.tier}) is the ambitious half of the plan"
+        )
     allow_third = (
         (profile.max_rotations is None or profile.max_rotations >= 3) and k == 2 and len(sel.chosen) == 2
     )
     if allow_third:
-        third = best_set(cands, 3, budget, fixed_cost, objective)
+        best3, third = _preferred_best(cands, 3, budget, fixed_cost, objective, prefs, keep)
         if len(third.chosen) == 3 and third.value > sel.value + 1e-9:
             failed = third_rotation_blockers(profile, third, fit, budget, assume)
             if failed:
                 notes.append("R-N2: a third rotation is not advised: " + "; ".join(failed))
             else:
-                sel = third
                 notes.append(
-                    "R-N2: a third rotation is justified: affordable, a specific geographic or fit reason, and each rotation is a distinct opportunity"
+                    "R-N2: a third rotation is justified: "
+                    + third_rotation_reason(profile, third, fit, assume)
                 )
+                sel, model_best = third, best3
+    serves = {c.program_id: _served(c, prefs) for c in sel.chosen}
+    if prefs is not None and sel.chosen:
+        ids = {c.program_id for c in sel.chosen}
+        if ids != {c.program_id for c in model_best.chosen}:
+            other = ", ".join(f"{c.program_id} ({c.state})" for c in model_best.chosen)
+            why = "your preferences" if prefs else "the ambitious half a strong profile calls for (R-B2)"
+            notes.append(
+                f"R-B3: chosen for {why} over {other}, which the odds model alone would pick "
+                f"({100 * model_best.value:.1f} against {100 * sel.value:.1f} points with the balance bonus; "
+                f"assumption preference.keep_share = {keep:g})"
+            )
+        for c in sel.chosen:
+            what = (
+                "; ".join(serves[c.program_id])
+                or "none of your stated preferences (chosen for its effect and the balance)"
+            )
+            notes.append(f"R-B3: {c.program_id} ({c.state}) serves {what}")
     if sel.chosen:
         notes.append(f"R-N1: {len(sel.chosen)} well-chosen rotation(s) planned")
-    return Plan(sel, notes, warnings)
+    return Plan(sel, notes, warnings, serves)
 
 
 def third_rotation_blockers(
@@ -736,53 +883,188 @@ def third_rotation_blockers(
     return failed
 
 
-def alternatives(
-    profile: Profile, facts: Facts, assume: Assumptions, observership_hosts: Sequence[str] = ()
-) -> pd.DataFrame:
-    """R-V3/R-Y3: what to do instead when rotations are out of reach, with costs.
+def third_rotation_reason(
+    profile: Profile, sel: Selection, fit: dict[str, float], assume: Assumptions
+) -> str:
+    """R-N2: the specific reason for the third rotation (state, tie or interest fit) and
+    what it adds beside the other two (region, tier), in words."""
+    rc = assume.value("rotation_count")
+    third = min(sel.chosen, key=lambda c: c.value)
+    others = [c for c in sel.chosen if c is not third]
+    why = []
+    if third.state in profile.ties_states:
+        why.append(f"a tie to {third.state}")
+    if third.state in profile.preferred_states:
+        why.append(f"{third.state} is a preferred state")
+    f = fit.get(third.program_id, 0.0)
+    if f >= float(rc["fit_reason_min"]):
+        interests = ", ".join(i for i in profile.interests) or "your story"
+        why.append(f"it fits your interests ({interests}; fit {f:.2f})")
+    region, tier = REGION.get(third.state, "another region"), third.tier or "no tier"
+    seen = ", ".join(
+        f"{c.program_id} ({REGION.get(c.state, c.state)}, {c.tier or 'no tier'})" for c in others
+    )
+    return (
+        f"{third.program_id} in {third.state}: "
+        + " and ".join(why)
+        + f"; it adds a {tier} program in the {region} beside {seen}, and three cost ${sel.cost:,.0f}, "
+        f"within {float(rc['third_affordable_share']):.0%} of the budget"
+    )
 
-    `observership_hosts` are programs in the applicant's list that take observers."""
+
+def prefer_signals(
+    profile: Profile, signals: pd.DataFrame, table: pd.DataFrame, prefs: Preferences
+) -> pd.DataFrame:
+    """R-B3 within R-B1/R-B2: re-rank the suggested signals by the applicant's preferences.
+
+    Signals where the applicant rotates stay. Every other signal is swapped for an open
+    program of the same tier (the balance the odds model chose) that serves the
+    preferences more (a preferred or tie state before an interest), the one with the
+    highest interview chance among the best served; its chance with the signal uses the
+    same odds multiplier as the signal it replaces. `why` names the
+    preference served. Without preferences the signals are returned unchanged."""
+    if not prefs or signals.empty:
+        return signals
+    info = table.set_index("program_id")
+    used = set(signals["program_id"])
+    rows = []
+    pool = table.loc[table["status"] != "excluded"].sort_values(
+        ["interview_chance", "program_id"], ascending=[False, True]
+    )
+    for r in signals.to_dict("records"):
+        pid = r["program_id"]
+        state = str(info.at[pid, "state"]) if pid in info.index else ""
+        served = prefs.served(pid, state)
+        if r["why"].startswith("where you rotate"):
+            rows.append(r)
+            continue
+        tier = info.at[pid, "tier"] if pid in info.index else None
+        have = prefs.weight(pid, state)
+        swap, best_w = None, have
+        for c in pool.itertuples(index=False):
+            if c.program_id in used or c.tier != tier:
+                continue
+            w = prefs.weight(c.program_id, str(c.state))
+            if w > best_w:  # the pool is sorted by interview chance: the first of each weight wins
+                swap, best_w = c, w
+        if swap is None:
+            if served:
+                r = {**r, "why": f"{r['why']}; serves your {'; '.join(served)} (R-B3)"}
+            rows.append(r)
+            continue
+        used.add(swap.program_id)
+        ic, ws = float(r["interview_chance"]), float(r["with_signal"])
+        mult = (ws / (1 - ws)) / (ic / (1 - ic)) if 0 < ic < 1 and 0 < ws < 1 else 1.0
+        p = float(swap.interview_chance)
+        with_signal = p * mult / (1 - p + p * mult) if p < 1 else p
+        rows.append(
+            {
+                **r,
+                "program_id": swap.program_id,
+                "why": f"serves your {'; '.join(prefs.served(swap.program_id, str(swap.state)))} (R-B3), "
+                f"in place of {pid} of the same tier (R-B1 balance kept)",
+                "interview_chance": round(p, 3),
+                "with_signal": round(with_signal, 3),
+            }
+        )
+    return pd.DataFrame(rows, columns=signals.columns)
+
+
+ALTERNATIVE_COLUMNS = ["kind", "cost_usd", "fits_budget", "needs_visa", "feasible", "why", "rule", "hosts"]
+
+
+def alternatives(
+    profile: Profile,
+    facts: Facts,
+    assume: Assumptions,
+    observer_hosts: Sequence[str] = (),
+    budget_left: float | None = None,
+    weighed: dict | None = None,
+    today=None,
+) -> pd.DataFrame:
+    """R-V3/R-Y3: what to do instead of (or beside) away rotations, as objects with
+    `kind, cost_usd, fits_budget, needs_visa, feasible, why` (plus rule and hosts).
+
+    `observer_hosts` are programs whose table says they take observers (visiting_students
+    observer_only); no other host is named, the text says to ask. `budget_left` is what
+    the plan leaves of the budget. `weighed` describes observerships the plan itself
+    considered and rejected ({"hosts", "best_points", "floor_points"}), so that an
+    observership is never offered without saying what differs."""
     c = assume.value("costs")
     weeks = int(assume.value("rotation_weeks"))
     months = weeks * 7 / 30.4375
+    left = float(profile.budget_usd if budget_left is None else budget_left)
+    visa = needs_entry_visa(profile)
     travel = profile.travel_cost_usd
     if travel is None:
-        travel = (
-            c["default_travel_international_usd"]
-            if needs_entry_visa(profile)
-            else c["default_travel_domestic_usd"]
-        )
+        travel = c["default_travel_international_usd"] if visa else c["default_travel_domestic_usd"]
     obs_fee = facts.get("commercial_observership_4wk_usd")
-    observership = (
-        obs_fee.value + c["default_housing_month_usd"] * months + float(travel) + visa_fee(profile, facts)
+    observership = round(
+        obs_fee.value + c["default_housing_month_usd"] * months + float(travel) + visa_fee(profile, facts), 2
     )
-    return pd.DataFrame(
-        [
+    first = earliest_start(profile, assume, today)
+    obs_feasible = first + pd.Timedelta(weeks=weeks).to_pytimedelta() <= profile.window_end
+    why = [
+        f"exposure and possibly a letter if faculty engage, no formal evaluation; cost: a {weeks}-week placement fee "
+        f"${obs_fee.value:,.0f} ({obs_fee.trust} trust: {obs_fee.source}) + housing + travel"
+        + (" + visa fees" if visa else "")
+    ]
+    if visa:
+        why.append("needs the same visitor visa as a rotation")
+    if not obs_feasible:
+        why.append(
+            f"not possible this cycle: {sequence_explanation(profile, assume, today)}, after your window ends on {profile.window_end}"
+        )
+    if weighed and weighed.get("hosts"):
+        why.append(
+            f"the plan weighed observerships at {weighed['hosts']} host(s) in your table and none adds "
+            f"{weighed['floor_points']:g} points to your match chance (the best adds {weighed['best_points']:.1f}); "
+            "a paid placement differs only in being arranged for you, so take one for exposure or a letter, not for the odds"
+        )
+    if observership > left:
+        why.append(f"costs ${observership:,.0f}, above the ${left:,.0f} left in your budget")
+    if observer_hosts:
+        why.append("programs in your table that take observers: " + ", ".join(observer_hosts))
+    else:
+        why.append("no program in your table is known to take observers: ask departments (R-K2)")
+    rows = [
+        {
+            "kind": "observership",
+            "cost_usd": observership,
+            "fits_budget": observership <= left,
+            "needs_visa": visa,
+            "feasible": bool(obs_feasible),
+            "why": "; ".join(why),
+            "rule": "R-Y3",
+            "hosts": list(observer_hosts),
+        }
+    ]
+    for kind, cost, what in (
+        (
+            "virtual_elective",
+            float(c["virtual_elective_usd"]),
+            "contact with a US department from home, no visa or travel",
+        ),
+        (
+            "research",
+            float(c["research_elective_usd"]),
+            "imaging research with a US team (remote), a possible letter and publications",
+        ),
+    ):
+        key = f"costs.{kind if kind == 'virtual_elective' else 'research_elective'}_usd"
+        text = f"{what}; cost from assumption `{key}` in {assume.file_label}"
+        if cost > left:
+            text += f"; costs ${cost:,.0f}, above the ${left:,.0f} left in your budget"
+        rows.append(
             {
-                "alternative": "observership",
-                "rule": "R-Y3",
-                "cost_usd": round(observership, 2),
-                "what it gives": "exposure and possibly a letter if faculty engage; no formal evaluation"
-                + (
-                    f"; programs in your list that take observers: {', '.join(observership_hosts)}"
-                    if observership_hosts
-                    else ""
-                ),
-                "cost basis": f"{weeks}-week placement fee ${obs_fee.value:,.0f} ({obs_fee.trust} trust: {obs_fee.source}) + housing + travel + visa fees",
-            },
-            {
-                "alternative": "virtual_elective",
+                "kind": kind,
+                "cost_usd": cost,
+                "fits_budget": cost <= left,
+                "needs_visa": False,
+                "feasible": True,
+                "why": text,
                 "rule": "R-V3",
-                "cost_usd": float(c["virtual_elective_usd"]),
-                "what it gives": "contact with a US department from home; no visa or travel",
-                "cost basis": f"assumption `costs.virtual_elective_usd` in {assume.file_label}",
-            },
-            {
-                "alternative": "research",
-                "rule": "R-V3",
-                "cost_usd": float(c["research_elective_usd"]),
-                "what it gives": "imaging research with a US team (remote), a possible letter and publications",
-                "cost basis": f"assumption `costs.research_elective_usd` in {assume.file_label}",
-            },
-        ]
-    )
+                "hosts": [],
+            }
+        )
+    return pd.DataFrame(rows, columns=ALTERNATIVE_COLUMNS)

@@ -194,9 +194,10 @@ def documents(profile: Profile, kind: str | None = None) -> list[Item]:
 
 
 def coordinator_questions(profile: Profile) -> list[Item]:
-    """R-K2: what to settle with the host's coordinator before paying anything."""
+    """R-K2: what to settle with the host's coordinator before paying anything; R-A4/R-E1:
+    whether the host helps with the visa (asked of every host when a visa is needed)."""
     status = " on my B1/B2 or ESTA status" if profile.current_us_status in ("b1b2", "esta") else ""  # R-C1
-    return [
+    items = [
         Item("R-K2", "Do you accept visiting students or observers who are non-US IMGs from my school?"),
         Item(
             "R-K2",
@@ -205,6 +206,14 @@ def coordinator_questions(profile: Profile) -> list[Item]:
         Item("R-K2", "Which documents do you need, by what date, and when will you decide?"),
         Item("R-K2", f"Will I work hands-on with the team{status}, or only observe?"),
     ]
+    if needs_entry_visa(profile):
+        items.append(
+            Item(
+                "R-A4",
+                "Do you help visitors with the visa: an acceptance or invitation letter for the consulate, and how soon after acceptance?",
+            )
+        )
+    return items
 
 
 def host_questions(a: Analysis, program_id: str, estimated: str) -> list[Item]:
@@ -378,16 +387,16 @@ def for_applicant(a: Analysis) -> Checklist:
     rotations = a.rotations.to_dict("records") if len(a.rotations) else []
     sections: list[Section] = []
     first: list[Item] = []
-    if rotations and needs_entry_visa(p):
-        visa = a.steps.loc[a.steps["rule"] == "R-W6", "date"]
-        when = f"by {_day(visa.iloc[0])}" if len(visa) else "as early as you can"
-        first.append(
-            Item(
-                "R-W6",
-                "Apply for the visitor visa: the consulate's wait must end before the first rotation starts",
-                when,
-            )
-        )
+    if rotations and needs_entry_visa(p):  # R-E1: the visa sequence, in order
+        steps = a.steps
+        labels = {
+            "visa_application": ("R-E1", "Apply for the visitor visa, with the host's acceptance letter"),
+            "visa_ready": ("R-W6", "Visitor visa in hand: the consulate's wait must end before you travel"),
+            "travel": ("R-E1", "Travel to the US, a few days before the first rotation"),
+        }
+        for kind, (rule, text) in labels.items():
+            when = steps.loc[steps["kind"] == kind, "date"]
+            first.append(Item(rule, text, f"by {_day(when.iloc[0])}" if len(when) else "as early as you can"))
     if rotations:
         summary = f"{len(rotations)} planned rotation(s): " + "; ".join(
             f"{r['program_id']} {r['name']}, {r['start']:%d %b} to {r['end']:%d %b %Y}" for r in rotations
@@ -399,7 +408,7 @@ def for_applicant(a: Analysis) -> Checklist:
     else:
         why = next((m for rule, m in a.warnings if rule == "R-V3"), "No away rotation fits this plan.")
         summary = "No away rotation is planned."
-        alts = a.alternatives["alternative"].tolist() if len(a.alternatives) else []
+        alts = a.alternatives["kind"].tolist() if len(a.alternatives) else []
         alt_items = []
         if "observership" in alts or not alts:
             alt_items.append(

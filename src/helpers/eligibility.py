@@ -7,11 +7,17 @@ excludes: the program becomes "unknown" and gets the exact question to ask it (R
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from .profile import Profile
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .assumptions import Assumptions
+    from .facts import Facts
 
 ELIGIBLE, EXCLUDED, UNKNOWN = "eligible", "excluded", "unknown"
 
@@ -52,8 +58,46 @@ class Verdict:
         self.reasons.append(reason)
 
 
-def residency_verdict(p: Profile, row) -> Verdict:
-    """Can this applicant apply to (and be ranked by) this program? R-A1, R-A2, R-C4."""
+def step3_condition(
+    profile: Profile,
+    facts: Facts | None = None,
+    assume: Assumptions | None = None,
+    today: dt.date | None = None,
+) -> dict | None:
+    """R-G4: H-1B needs Step 3 passed before the petition. For an applicant who wants H-1B
+    (h1b or j1_or_h1b) without a Step 3 pass, the condition on which H-1B programs count:
+    `{"rule", "reason", "by", "can_meet"}`, `by` the rank-list deadline (ISO date). None
+    when Step 3 is passed or H-1B is not wanted. `can_meet` is False for a student who
+    graduates too late to sit Step 3 in time (those programs are then excluded)."""
+    if profile.visa_needed not in ("h1b", "j1_or_h1b") or profile.step3 == "pass":
+        return None
+    from .assumptions import load_assumptions
+    from .facts import load_facts
+    from .timeline import cycle_calendar, step3_dates
+
+    facts = facts or load_facts()
+    assume = assume or load_assumptions()
+    s3 = step3_dates(profile, cycle_calendar(profile.application_cycle, facts, assume), facts, assume, today)
+    if s3.can_meet:
+        only = "the J-1 programs remain" if profile.visa_needed == "j1_or_h1b" else "no program remains open"
+        reason = (
+            f"H-1B programs count only if Step 3 is passed by the rank-list deadline ({s3.pass_by}): sit it by "
+            f"{s3.sit_by} (assumption step3_result_weeks allows for the result). If it slips, H-1B programs "
+            f"cannot file the petition and will not rank you, so {only}; accepting J-1 keeps the others open"
+        )
+    else:
+        reason = (
+            f"Step 3 needs the degree and the ECFMG certificate, so the earliest sitting is {s3.earliest_sitting}, "
+            f"after the rank-list deadline ({s3.pass_by}): H-1B programs are closed this cycle and J-1 is the route"
+        )
+    return {"rule": "R-G4", "reason": reason, "by": s3.pass_by.isoformat(), "can_meet": s3.can_meet}
+
+
+def residency_verdict(p: Profile, row, step3: dict | None = None) -> Verdict:
+    """Can this applicant apply to (and be ranked by) this program? R-A1, R-A2, R-C4, R-G4.
+
+    `step3` is `step3_condition(p)`: an applicant who can still pass Step 3 in time keeps
+    H-1B programs open on that condition; one who cannot has them excluded with the reason."""
     v = Verdict()
     considers = _is(row.considers_imgs)
     if considers is False:
@@ -69,7 +113,15 @@ def residency_verdict(p: Profile, row) -> Verdict:
         v.note(f"R-A1: considers IMGs{detail}")
 
     j1, h1b = _is(row.sponsors_j1), _is(row.sponsors_h1b)
-    step3 = p.step3 == "pass"
+    passed = p.step3 == "pass"
+    conditional = not passed and step3 is not None and step3["can_meet"]
+    step3_ok = passed or conditional
+    by = step3["by"] if step3 else ""
+    h1b_note = (
+        "sponsors H-1B (Step 3 passed)"
+        if passed
+        else f"sponsors H-1B, on the condition that Step 3 is passed by {by}"
+    )
     ask_j1 = "R-K2: Does the program accept J-1 (ECFMG-sponsored) residents?"
     ask_h1b = "R-K2: Does the program sponsor H-1B visas for residents?"
     if p.visa_needed == "j1":
@@ -80,22 +132,27 @@ def residency_verdict(p: Profile, row) -> Verdict:
         else:
             v.note("R-A2: takes J-1 residents")
     elif p.visa_needed == "h1b":
-        # H-1B for residency needs Step 3 passed: without it no program's H-1B is usable,
-        # whatever the table says, so this exclusion rests on the applicant, not on a blank.
+        # Without a Step 3 pass that can come in time no program's H-1B is usable, whatever
+        # the table says, so this exclusion rests on the applicant, not on a blank (R-G4).
         if h1b is False:
             v.exclude("R-A2: does not sponsor H-1B")
-        elif not step3:
-            v.exclude("R-A2: H-1B needs Step 3 passed before residency, and it is not yet")
+        elif not step3_ok:
+            v.exclude(
+                "R-G4: H-1B needs Step 3 passed before the petition, and it cannot be passed in time this cycle"
+            )
         elif h1b is None:
             v.unknown("R-A2: H-1B sponsorship unknown", ask_h1b)
         else:
-            v.note("R-A2: sponsors H-1B (Step 3 passed)")
+            v.note(("R-A2: " if passed else "R-G4: ") + h1b_note)
     elif p.visa_needed == "j1_or_h1b":
-        h1b_usable = h1b if step3 else False
+        h1b_usable = h1b if step3_ok else False
         if j1 is True or h1b_usable is True:
-            v.note("R-A2: " + ("takes J-1 residents" if j1 else "sponsors H-1B (Step 3 passed)"))
+            if j1 is True:
+                v.note("R-A2: takes J-1 residents")
+            else:
+                v.note(("R-A2: " if passed else "R-G4: ") + h1b_note)
         elif j1 is False and h1b_usable is False:
-            extra = "" if step3 else " (H-1B needs Step 3, not yet passed)"
+            extra = "" if step3_ok or h1b is False else " (H-1B needs Step 3, which cannot be passed in time)"
             v.exclude(f"R-A2: sponsors neither J-1 nor a usable H-1B{extra}")
         else:
             v.unknown("R-A2: visa sponsorship unknown", ask_j1 if j1 is None else ask_h1b)
@@ -189,11 +246,18 @@ def rotation_verdict(p: Profile, row, residency: Verdict) -> tuple[Verdict, str 
     return v, kind
 
 
-def assess(profile: Profile, programs: pd.DataFrame) -> pd.DataFrame:
+def assess(
+    profile: Profile,
+    programs: pd.DataFrame,
+    facts: Facts | None = None,
+    assume: Assumptions | None = None,
+    today: dt.date | None = None,
+) -> pd.DataFrame:
     """One row per program: residency status and reasons, rotation status, kind and questions."""
     records = []
+    step3 = step3_condition(profile, facts, assume, today)
     for row in programs.itertuples(index=False):
-        res = residency_verdict(profile, row)
+        res = residency_verdict(profile, row, step3)
         rot, kind = rotation_verdict(profile, row, res)
         records.append(
             {
@@ -209,3 +273,20 @@ def assess(profile: Profile, programs: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame.from_records(records)
+
+
+def h1b_restriction_cost(
+    profile: Profile,
+    programs: pd.DataFrame,
+    facts: Facts | None = None,
+    assume: Assumptions | None = None,
+    today: dt.date | None = None,
+) -> dict | None:
+    """R-A2/R-G4 for an H-1B-only applicant: programs open (not excluded) with H-1B only
+    against with J-1 accepted too; None for anyone else. `lost` is what the restriction costs."""
+    if profile.visa_needed != "h1b":
+        return None
+    open_h1b = int((assess(profile, programs, facts, assume, today)["status"] != EXCLUDED).sum())
+    either = profile.model_copy(update={"visa_needed": "j1_or_h1b"})
+    open_either = int((assess(either, programs, facts, assume, today)["status"] != EXCLUDED).sum())
+    return {"open_h1b_only": open_h1b, "open_with_j1": open_either, "lost": open_either - open_h1b}

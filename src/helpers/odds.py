@@ -405,7 +405,7 @@ def record_factors(profile, cal: Calibration, eff: RecordEffects, assume: Assump
             f"named assumption record_effects (US radiology letters, R-W8) in {a_file}",
         )
     )
-    years = profile.years_since_graduation
+    years = profile.years_out_at_eras
     basis_years = f"named assumption record_effects (years since graduation) in {a_file}"
     if years is None:
         years = float(eff.reference["graduate_years_if_unknown"])

@@ -86,7 +86,9 @@ def record(summary: dict) -> tuple[dict, list[tuple[str, str]]]:
         "budget_usd": float(summary["budget_usd"]),
         "chance_with_plan": mp.get("with_plan", {}).get("match_probability", np.nan),
         "chance_without": mp.get("without_rotations", {}).get("match_probability", np.nan),
-        "alternatives": ", ".join(summary.get("alternatives", [])),
+        "alternatives": ", ".join(
+            x["kind"] if isinstance(x, dict) else str(x) for x in summary.get("alternatives", [])
+        ),
         "risk_rules": sorted({w["rule"] for w in risky}),
         "risk_messages": [f"{w['rule']}: {w['message']}" for w in risky],
     }

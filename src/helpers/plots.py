@@ -360,7 +360,7 @@ def gantt(
     lane_of = {"rotation": 0, "deadline": 1, "task": 2, "cycle": 3}
     marker = {"deadline": ("v", "#7f2704"), "task": ("o", "#9e9e9e"), "cycle": ("D", "#5f8dc9")}
     for kind, (m, color) in marker.items():
-        part = steps.loc[steps["kind"] == kind]
+        part = steps.loc[steps["lane"] == kind]
         if not part.empty:
             ax.scatter(
                 part["date"],

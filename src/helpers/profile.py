@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from .cycle import match_day
 from .errors import InputError, Problem, display_path
 from .tables import decode_text
-from .timeline import match_day
 from .vocab import STORY_INTERESTS, SUBSPECIALTIES, US_STATES, normalise_interest
 
 MAX_PROFILE_BYTES = 256 * 1024
@@ -71,7 +71,9 @@ class Profile(BaseModel):
     application_cycle: Annotated[int, Field(ge=2000, le=2100)]
 
     name: Annotated[str, Field(max_length=200)] | None = None
-    current_us_status: Literal["none", "b1b2", "esta", "f1", "j1", "h1b", "other"] = "none"
+    current_us_status: Literal["none", "b1b2", "esta", "f1", "j1", "h1b", "other", "permanent_resident"] = (
+        "none"
+    )
     graduation_year: Annotated[int, Field(ge=1950, le=2100)] | None = None
     school_accreditation: Literal["lcme", "aoa", "other"] = "other"
     school_affiliations: list[Annotated[str, Field(min_length=1, max_length=64)]] = []
@@ -184,7 +186,45 @@ class Profile(BaseModel):
                 "graduation_year",
                 f"graduation_year {self.graduation_year} is implausibly late for cycle {cycle}",
             )
+        self._consistent()
         return self
+
+    def _consistent(self) -> None:
+        """Fields that contradict each other are invalid input, with both fields named
+        (R-C1, R-E2 visa and status; R-C2 student or graduate and graduation_year)."""
+        visitor_or_temporary = ("b1b2", "esta", "f1", "j1", "h1b")
+        if self.visa_needed == "none" and self.current_us_status in visitor_or_temporary:
+            raise FieldProblem(
+                "current_us_status",
+                f"visa_needed is none but current_us_status is {self.current_us_status}: a visitor or "
+                "temporary status means a visa is needed for residency (set visa_needed, or "
+                "current_us_status to permanent_resident or none)",
+            )
+        if self.visa_needed != "none" and self.current_us_status == "permanent_resident":
+            raise FieldProblem(
+                "visa_needed",
+                f"visa_needed is {self.visa_needed} but current_us_status is permanent_resident: a "
+                "permanent resident needs no visa (set visa_needed: none)",
+            )
+        year, cycle = self.graduation_year, self.application_cycle
+        if year is not None and self.is_student and year < cycle:
+            raise FieldProblem(
+                "graduation_year",
+                f"school_status is student but graduation_year {year} is before application cycle {cycle}: "
+                "a student graduates in the cycle year or later (or set school_status: graduate)",
+            )
+        if year is not None and not self.is_student and year > cycle:
+            raise FieldProblem(
+                "graduation_year",
+                f"school_status is graduate but graduation_year {year} is after application cycle {cycle} "
+                "(or set school_status: student)",
+            )
+
+    def years_since_graduation(self, today: dt.date | None = None) -> int | None:
+        """Whole years from graduation_year to the plan date's year (None if unknown or a student)."""
+        if self.graduation_year is None or self.is_student:
+            return None
+        return max(0, self.effective_plan_date(today).year - self.graduation_year)
 
     @property
     def window_start(self) -> dt.date:
@@ -205,9 +245,9 @@ class Profile(BaseModel):
         return self.school_status == "student"
 
     @property
-    def years_since_graduation(self) -> int | None:
+    def years_out_at_eras(self) -> int | None:
         """Whole years from graduation to the ERAS submission year (0 for a student); None if
-        a graduate did not give graduation_year."""
+        a graduate did not give graduation_year (the odds model's R-G3-style screen)."""
         if self.is_student:
             return 0
         if self.graduation_year is None:

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from .cycle import parse_months
 from .errors import InputError, Problem, display_path
 from .headers import (
     REQUIRED_FIELDS,
@@ -29,7 +30,6 @@ from .headers import (
     read_advisor_table,
 )
 from .tables import parse_bool, read_table, split_list
-from .timeline import parse_months
 from .vocab import SUBSPECIALTIES, US_STATES
 
 REQUIRED = ("program_id", "name", "state")

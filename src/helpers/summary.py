@@ -7,6 +7,7 @@ breaks the contract.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from . import __version__
 from .analysis import SCHEMA_VERSION, Analysis
 from .outputs import write_atomic
+from .timeline import DEADLINE_KINDS
 
 RULE_ID = re.compile(r"^R-[A-Z]\d+")
 DateStr = Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
@@ -59,6 +61,19 @@ class DeadlineOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     date: DateStr
     what: str
+    kind: Literal[DEADLINE_KINDS] | None = None  # type: ignore[valid-type]
+
+
+class AlternativeOut(BaseModel):
+    """An alternative to away rotations (R-V3, R-Y3), as an object (schema_version 2)."""
+
+    model_config = ConfigDict(extra="allow")
+    kind: Literal["observership", "virtual_elective", "research"]
+    cost_usd: Annotated[float, Field(ge=0)]
+    fits_budget: bool
+    needs_visa: bool
+    feasible: bool
+    why: str
 
 
 class Gate(BaseModel):
@@ -106,7 +121,7 @@ class SummaryV2(BaseModel):
     rotations: list[RotationOut]
     total_cost_usd: Annotated[float, Field(ge=0)]
     budget_usd: Annotated[float, Field(ge=0)]
-    alternatives: list[Literal["observership", "virtual_elective", "research"]]
+    alternatives: list[AlternativeOut]
     warnings: list[WarningOut]
     deadlines: list[DeadlineOut]
 
@@ -162,10 +177,29 @@ def build_summary(a: Analysis) -> dict:
         "rotations": rotations,
         "total_cost_usd": a.total_cost,
         "budget_usd": round(float(a.profile.budget_usd), 2),
-        "alternatives": list(a.alternatives["alternative"]) if len(a.alternatives) else [],
+        "alternatives": [
+            {
+                "kind": r["kind"],
+                "cost_usd": round(float(r["cost_usd"]), 2),
+                "fits_budget": bool(r["fits_budget"]),
+                "needs_visa": bool(r["needs_visa"]),
+                "feasible": bool(r["feasible"]),
+                "why": r["why"],
+                "rule": r["rule"],
+                "hosts": [str(h) for h in r["hosts"]],
+            }
+            for r in a.alternatives.to_dict("records")
+        ],
         "warnings": [{"rule": rule, "message": msg} for rule, msg in a.warnings],
         "deadlines": [
-            {"date": row.date.isoformat(), "what": row.what, "rule": row.rule, "status": row.status}
+            {
+                "date": row.date.isoformat(),
+                "what": row.what,
+                "kind": row.kind,
+                "rule": row.rule,
+                "status": row.status,
+                **({"end": row.end.isoformat()} if isinstance(row.end, dt.date) else {}),
+            }
             for row in a.steps.itertuples(index=False)
         ],
         "advice": [{"rule": rule, "message": msg} for rule, msg in a.advice],

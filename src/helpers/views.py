@@ -217,6 +217,7 @@ def plan_table(a: Analysis) -> pd.DataFrame:
                 "cost (USD)",
                 "estimated parts",
                 "leverage",
+                "serves (R-B3)",
             ]
         )
     r = a.rotations
@@ -230,6 +231,7 @@ def plan_table(a: Analysis) -> pd.DataFrame:
             "cost (USD)": r["cost_usd"].map(lambda v: f"{v:,.0f}"),
             "estimated parts": r["estimated"].replace("", "none"),
             "leverage": r["leverage"].map(lambda v: f"{v:.2f}"),
+            "serves (R-B3)": r["serves"].replace("", "no stated preference") if "serves" in r else "",
         }
     )
 
@@ -277,9 +279,18 @@ def warnings_table(a: Analysis) -> pd.DataFrame:
 @_table
 def alternatives_table(a: Analysis) -> pd.DataFrame:
     alt = a.alternatives
-    if alt.empty:
-        return alt
-    return alt.assign(cost_usd=alt["cost_usd"].map(lambda v: f"{v:,.0f}"))
+    yes_no = {True: "yes", False: "no"}
+    return pd.DataFrame(
+        {
+            "alternative": alt["kind"].str.replace("_", " "),
+            "rule": alt["rule"],
+            "cost (USD)": alt["cost_usd"].map(lambda v: f"{v:,.0f}"),
+            "fits the budget": alt["fits_budget"].map(yes_no),
+            "needs a visa": alt["needs_visa"].map(yes_no),
+            "possible this cycle": alt["feasible"].map(yes_no),
+            "why": alt["why"],
+        }
+    )
 
 
 @_table
