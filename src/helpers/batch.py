@@ -20,7 +20,6 @@ import csv
 import datetime as dt
 import fcntl
 import hashlib
-import html
 import io
 import json
 import os
@@ -48,7 +47,14 @@ from .warmkernel import KernelStartError, WarmKernels
 
 MANIFEST_FIELDS = ("applicant_id", "status", "seconds", "error")
 INPUTS_FILE = "inputs.sha256"
-REPORT_FILES = ("report.html", "summary.json", "plan.ics", *ANALYSIS_NOTEBOOKS)
+REPORT_FILES = (
+    "report.html",
+    "summary.json",
+    "plan.ics",
+    "programs.csv",
+    "programs.xlsx",
+    *ANALYSIS_NOTEBOOKS,
+)
 OVERVIEW_NOTEBOOK = "04-cohort.ipynb"
 OVERVIEW_HTML = "overview.html"
 DEFAULT_TIMEOUT = 300.0  # seconds per applicant; a warm applicant takes a few seconds
@@ -154,8 +160,12 @@ def index_row(summary: dict) -> dict:
         k: sum(1 for p in summary["programs"] if p["status"] == k)
         for k in ("eligible", "unknown", "excluded")
     }
+    from .overview import next_deadline, record, risk_reasons
+
     chance = summary.get("match_probability", {}).get("with_plan", {}).get("match_probability")
     return {
+        "at_risk": risk_reasons(record(summary)[0]),
+        "next_deadline": next_deadline(summary),
         **counts,
         "rotations": len(summary["rotations"]),
         "cost": float(summary["total_cost_usd"]),
@@ -693,35 +703,6 @@ def run_overview(out_root: Path, programs_path: Path) -> str:
 
 def write_index(out_root: Path, results: list[Result], overview: bool = True) -> Path:
     """index.html: one row per applicant linking its report (ids and figures only, no names)."""
-    rows = []
-    for r in results:
-        aid = html.escape(r.applicant_id)
-        if r.status == "ok" and r.row is not None:
-            x = r.row
-            chance = "" if x["chance"] is None else f"{100 * x['chance']:.0f}%"
-            rows.append(
-                f"<tr><td><a href='{html.escape(r.applicant_id, quote=True)}/report.html'>{aid}</a></td><td>ok</td>"
-                f"<td>{x['eligible']}</td><td>{x['unknown']}</td><td>{x['rotations']}</td>"
-                f"<td>${x['cost']:,.0f} / ${x['budget']:,.0f}</td><td>{chance}</td><td>{x['warnings']}</td><td></td></tr>"
-            )
-        else:
-            rows.append(
-                f"<tr><td>{aid}</td><td>{html.escape(r.status)}</td><td></td><td></td><td></td><td></td><td></td><td></td><td>{html.escape(r.error)}</td></tr>"
-            )
-    ok = sum(r.status == "ok" for r in results)
-    link = (
-        f"<p><a href='{OVERVIEW_HTML}'>Advisor's overview</a>: eligible programs, budgets, applicants at risk and the questions to send programs.</p>"
-        if overview
-        else "<p>The advisor's overview could not be built this time (see the command's output).</p>"
-    )
-    page = f"""<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>
-<meta http-equiv='Content-Security-Policy' content="default-src 'none'; style-src 'unsafe-inline'">
-<title>awayplan cohort overview</title>
-<style>body{{font-family:'DejaVu Sans',Arial,sans-serif;max-width:1100px;margin:auto;padding:1.5rem;font-size:14px}}
-table{{border-collapse:collapse;width:100%}}th,td{{border:1px solid #ccc;padding:4px 6px;text-align:left}}thead th{{background:#eef2f8}}</style></head>
-<body><h1>Cohort overview</h1><p>{ok} of {len(results)} applicants have a complete report. Failures are listed with the reason; see manifest.csv.</p>
-{link}
-<table><thead><tr><th>applicant</th><th>status</th><th>eligible</th><th>unknown</th><th>rotations</th><th>cost / budget</th><th>match chance with plan</th><th>warnings</th><th>error</th></tr></thead>
-<tbody>{"".join(rows)}</tbody></table></body></html>
-"""
-    return write_atomic(out_root / "index.html", page)
+    from .overview import index_page
+
+    return write_atomic(out_root / "index.html", index_page(results, overview, OVERVIEW_HTML))

@@ -25,6 +25,7 @@ def _short(text: str, n: int) -> str:
     text = str(text).replace(" (fictional)", "")
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
+
 # Colour-blind-safe colours that stay distinct in grey, plus hatches for printing.
 INK = "#222222"
 DISPLAY_DPI = 100  # CSS pixels per inch of figure: a 7-inch figure shows 700 px wide
@@ -335,7 +336,8 @@ def calibration(reproduction: pd.DataFrame) -> Figure:
     ax.set_title("Does the model reproduce the published figures?")
     fig.legend(loc="outside lower center", fontsize=10, ncols=2)
     pairs = "; ".join(
-        f"{f}: published {p:g}, model {m:g}" for f, p, m in zip(r["figure"], r["published"], r["model"], strict=True)
+        f"{f}: published {p:g}, model {m:g}"
+        for f, p, m in zip(r["figure"], r["published"], r["model"], strict=True)
     )
     return describe(fig, f"Published figures against the model: {pairs}.")
 

@@ -147,7 +147,7 @@ def described_image(output):
     src = "".join(str(data["image/png"]).split())
     output = copy.deepcopy(output)
     output["data"] = {
-        "text/html": f"<img src=\"data:image/png;base64,{src}\" alt=\"{html.escape(md['alt'], quote=True)}\"{size}>"
+        "text/html": f'<img src="data:image/png;base64,{src}" alt="{html.escape(md["alt"], quote=True)}"{size}>'
     }
     return output
 
@@ -195,7 +195,7 @@ def fix_images(page: str) -> str:
 
 def _css_text(text: str) -> str:
     """Text safe inside a CSS string in a <style> element (ids are letters, digits, . _ -)."""
-    return re.sub(r"[^A-Za-z0-9 ._:-]", "", text)[:80]
+    return re.sub(r"[^A-Za-z0-9 ._:·-]", "", text)[:80]
 
 
 def render(

@@ -37,7 +37,15 @@ PLAIN_NAMES = {
     "budget_usd": "budget",
 }
 _CODE_NAME = re.compile(r"`?\b([a-z][a-z0-9]*(?:_[a-z0-9]+)+(?:\.[a-z0-9_]+)?|[a-z]+\.[a-z]+_[a-z0-9_]+)\b`?")
-_ACRONYMS = {"vslo": "VSLO", "mrv": "MRV", "img": "IMG", "dr": "DR", "nrmp": "NRMP", "usd": "(USD)", "pct": "(%)"}
+_ACRONYMS = {
+    "vslo": "VSLO",
+    "mrv": "MRV",
+    "img": "IMG",
+    "dr": "DR",
+    "nrmp": "NRMP",
+    "usd": "(USD)",
+    "pct": "(%)",
+}
 
 
 def plain(text: str) -> str:
@@ -356,7 +364,10 @@ def plan_table(a: Analysis) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "program": r["name"],
-            "where": [_city_state({"city": cities.get(p), "state": s}) for p, s in zip(r["program_id"], r["state"], strict=True)],
+            "where": [
+                _city_state({"city": cities.get(p), "state": s})
+                for p, s in zip(r["program_id"], r["state"], strict=True)
+            ],
             "tier": r["tier"].map(tier_words),
             "kind": r["kind"].map(lambda k: KIND_WORDS.get(k, k)),
             "dates": [f"{s:%d %b} to {e:%d %b %Y}" for s, e in zip(r["start"], r["end"], strict=True)],
@@ -429,7 +440,11 @@ ALT_LABELS = {
     "what it gives": "what it gives",
     "cost basis": "cost basis",
 }
-ALT_WORDS = {"observership": "observership", "virtual_elective": "virtual elective", "research": "imaging research"}
+ALT_WORDS = {
+    "observership": "observership",
+    "virtual_elective": "virtual elective",
+    "research": "imaging research",
+}
 
 
 @_table("Alternatives to away rotations")
@@ -642,7 +657,9 @@ def plan_context(a: Analysis) -> dict:
     if not len(a.rotations):
         alt = alternatives_table(a).frame
         for row in alt.to_dict("records"):
-            alternatives.append({k: v for k, v in row.items() if k in ("alternative", "cost", "why", "what it gives")})
+            alternatives.append(
+                {k: v for k, v in row.items() if k in ("alternative", "cost", "why", "what it gives")}
+            )
     counts = a.status_counts
     return {
         "applicant_id": p.applicant_id,
@@ -655,7 +672,8 @@ def plan_context(a: Analysis) -> dict:
         "budget": budget,
         "left": budget - used,
         "next_steps": [
-            {"date": _day(s.date), "what": plain(s.what), "rule": s.rule} for s in steps.itertuples(index=False)
+            {"date": _day(s.date), "what": plain(s.what), "rule": s.rule}
+            for s in steps.itertuples(index=False)
         ],
         "chance_without": chance(round(base * 20) / 20),
         "chance_with": chance(round(planned * 20) / 20),
@@ -757,7 +775,9 @@ def all_programs(a: Analysis) -> HTML:
     """The full list in the page: every program, sortable and filterable in report.html."""
     frame = program_list(a)
     rows = []
-    for r, raw, why in zip(frame.to_dict("records"), program_list_sort_keys(a), _short_reasons(a), strict=True):
+    for r, raw, why in zip(
+        frame.to_dict("records"), program_list_sort_keys(a), _short_reasons(a), strict=True
+    ):
         rows.append({**r, "sort": raw, "why": why})
     return HTML(
         render_template(
