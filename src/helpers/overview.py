@@ -505,9 +505,20 @@ def next_deadline(summary: dict) -> dict | None:
     return {"date": d["date"], "what": d["what"]}
 
 
+def _deadline_words(d: dict | None) -> dict | None:
+    if not d:
+        return None
+    from datetime import date
+
+    from .views import plain
+
+    day = date.fromisoformat(d["date"])
+    return {"date": f"{day.day} {day:%b %Y}", "what": plain(d["what"])}
+
+
 def index_page(results: list, overview: bool, href: str = "overview.html") -> str:
     """index.html from the run's results (ids and figures only, never names)."""
-    from .views import chance, money, render_template
+    from .views import chance, money, plain, render_template
 
     rows = []
     for r in results:
@@ -520,8 +531,8 @@ def index_page(results: list, overview: bool, href: str = "overview.html") -> st
                 "ok": True,
                 "applicant_id": r.applicant_id,
                 "href": f"{r.applicant_id}/report.html",
-                "at_risk": x.get("at_risk", []),
-                "next_deadline": x.get("next_deadline"),
+                "at_risk": [plain(m) for m in x.get("at_risk", [])],
+                "next_deadline": _deadline_words(x.get("next_deadline")),
                 "eligible": x["eligible"],
                 "unknown": x["unknown"],
                 "rotations": x["rotations"],

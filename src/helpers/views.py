@@ -56,6 +56,12 @@ def plain(text: str) -> str:
         return PLAIN_NAMES.get(name, humanize(name.split(".")[-1]))
 
     text = _CODE_NAME.sub(swap, text)
+    # "1 non-US IMGs" -> "1 non-US IMG"
+    text = re.sub(
+        r"(?<![\d.,])1 ((?:non-US )?(?:IMG|program|rotation|applicant|deadline|day|week|month))s\b",
+        r"1 \1",
+        text,
+    )
     # "2 rotation(s)" -> "2 rotations", "1 cost(s)" -> "1 cost"
     return re.sub(
         r"\b(\d+)((?: [\w-]+){1,3})\(s\)",
@@ -330,7 +336,10 @@ def questions_table(a: Analysis, limit: int | None = None) -> Table:
 
 @_table("Does the model reproduce the published figures?")
 def calibration_table(a: Analysis) -> pd.DataFrame:
-    r = a.calibration.reproduction
+    r = a.calibration.reproduction.copy()
+    for col in r.columns:
+        if pd.api.types.is_float_dtype(r[col]):
+            r[col] = r[col].map(lambda v: "—" if v != v else f"{v:,.1f}".removesuffix(".0"))
     return r.rename(columns={c: humanize(c) for c in r.columns})
 
 
@@ -413,7 +422,7 @@ def effect_sensitivity(a: Analysis) -> pd.DataFrame:
             "share of the published association counted": s["association_exponent"].map(lambda v: f"{v:.2f}"),
             "reading": s["reading"],
             "match chance with the plan": s["match_probability"].map(_pct),
-            "gain (percentage points)": s["gain_points"].map(lambda v: f"{v:+.1f}"),
+            "gain (percentage points)": s["gain_points"].map(lambda v: f"{v:+.1f}".removesuffix(".0")),
         }
     )
 
@@ -531,7 +540,14 @@ def sources_table(a: Analysis, keys: list[str] | None = None) -> Table:
 def assumptions_table(a: Analysis, keys: list[str] | None = None) -> pd.DataFrame:
     """Named assumptions behind this report (data/assumptions.yaml)."""
     t = a.assume.table(keys)
-    return t.assign(assumption=t["assumption"].map(humanize))
+    whole = lambda text: re.sub(r"(?<![\d.])(\d+)\.0(?![\d.])", r"\1", plain(str(text)))  # noqa: E731
+    return t.assign(
+        assumption=t["assumption"].map(humanize),
+        value=t["value"].map(whole),
+        unit=t["unit"].map(whole),
+        meaning=t["meaning"].map(whole),
+        basis=t["basis"].map(whole),
+    )
 
 
 @_table("What more budget buys")
@@ -541,7 +557,9 @@ def budget_curve_table(a: Analysis) -> pd.DataFrame:
         {
             "budget": c["budget_usd"].map(money),
             "rotations": c["rotations"].map(lambda v: f"{v:.0f}"),
-            "gain in match chance (percentage points)": c["gain_points"].map(lambda v: f"{v:.1f}"),
+            "gain in match chance (percentage points)": c["gain_points"].map(
+                lambda v: f"{v:.1f}".removesuffix(".0")
+            ),
             "plan cost": c["cost_usd"].map(money),
         }
     )
@@ -627,6 +645,16 @@ def _rests_on(a: Analysis) -> list[str]:
     return out
 
 
+def whole_dollars(amounts: list[float]) -> list[int]:
+    """Whole dollars that add up to the rounded total (largest remainders get the spare dollars)."""
+    floors = [int(x // 1) for x in amounts]
+    spare = round(sum(amounts)) - sum(floors)
+    order = sorted(range(len(amounts)), key=lambda i: amounts[i] - floors[i], reverse=True)
+    for i in order[: max(0, spare)]:
+        floors[i] += 1
+    return floors
+
+
 def plan_context(a: Analysis) -> dict:
     """Everything the plan block shows, as plain values (the template escapes them)."""
     p = a.profile
@@ -645,7 +673,10 @@ def plan_context(a: Analysis) -> dict:
                 "estimated": bool(str(r.get("estimated", "")).strip()),
             }
         )
-    visa = round(a.fixed_cost) if len(a.rotations) else 0
+    shown = whole_dollars([float(r["cost_usd"]) for r in a.rotations.to_dict("records")] + [a.fixed_cost])
+    for r, cost in zip(rotations, shown, strict=False):
+        r["cost"] = cost
+    visa = shown[-1] if len(a.rotations) else 0
     used = sum(r["cost"] for r in rotations) + visa
     budget = round(float(p.budget_usd))
     steps = a.steps.loc[a.steps["date"] >= a.plan_date].sort_values("date", kind="stable").head(3)
@@ -710,12 +741,8 @@ PROGRAM_COLUMNS = [
 
 def program_list(a: Analysis) -> pd.DataFrame:
     """Every program in words: the full list behind programs.csv, programs.xlsx and the page."""
-    t = a.table
     planned = set(a.rotations["program_id"]) if len(a.rotations) else set()
-    order = t.assign(
-        sort_o=t["status"].map({"eligible": 0, "unknown": 1, "excluded": 2}),
-        sort_t=t["tier"].map({k: i for i, k in enumerate(TIERS)}).fillna(len(TIERS)),
-    ).sort_values(["sort_o", "sort_t", "interview_chance"], ascending=[True, True, False], kind="stable")
+    order = _ordered(a.table)
     rows = []
     for r in order.itertuples(index=False):
         reasons = [*r.reasons, *[x for x in r.rotation_reasons if x not in r.reasons]]
@@ -806,11 +833,7 @@ def _ordered(t: pd.DataFrame) -> pd.DataFrame:
 
 def program_list_sort_keys(a: Analysis) -> list[dict]:
     """Numbers to sort the page's table by (interview chance and leverage as values)."""
-    t = a.table
-    order = t.assign(
-        sort_o=t["status"].map({"eligible": 0, "unknown": 1, "excluded": 2}),
-        sort_t=t["tier"].map({k: i for i, k in enumerate(TIERS)}).fillna(len(TIERS)),
-    ).sort_values(["sort_o", "sort_t", "interview_chance"], ascending=[True, True, False], kind="stable")
+    order = _ordered(a.table)
     return [
         {
             "chance": f"{float(r.interview_chance):.4f}",
