@@ -323,7 +323,7 @@ class LinkedTable:
 
     def _repr_html_(self) -> str:
         if self.frame.empty:
-            return "<p><em>none</em></p>"
+            return "<p><em>(none)</em></p>"
         head = "".join(
             f"<th scope='col'>{html.escape(HEADERS.get(str(c), str(c).replace('_', ' ')))}</th>"
             for c in self.frame.columns

@@ -6,6 +6,7 @@ own escaping of DataFrame cells, so a report can never run what someone put in a
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 
@@ -134,8 +135,7 @@ class Table:
 
     def _repr_html_(self) -> str:
         if self.frame.empty:
-            title = f"{html.escape(self.caption)}: " if self.caption else ""
-            return f"<p class='muted'>{title}<em>none</em></p>"
+            return "<p><em>(none)</em></p>"
         cols = list(self.frame.columns)
         num = " class='num'"
         head = "".join(
@@ -584,7 +584,9 @@ ACTIONS = {
 }
 
 
+@functools.lru_cache(maxsize=1)
 def _environment():
+    """One Jinja2 environment per process (templates compile once)."""
     from jinja2 import Environment, PackageLoader, select_autoescape
 
     return Environment(
