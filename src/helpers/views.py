@@ -95,6 +95,12 @@ def chance(x: float | None) -> str:
     return f"{100 * x:.0f}%"
 
 
+def chance_range(lo: float, hi: float) -> str:
+    """ "19% to 86%", or one phrase when both ends read the same ("under 1%")."""
+    a, b = chance(lo), chance(hi)
+    return a if a == b else f"{a} to {b}"
+
+
 def money(v: float | None) -> str:
     return "—" if v is None or v != v else f"${float(v):,.0f}"
 
@@ -277,8 +283,10 @@ def odds_table(a: Analysis) -> pd.DataFrame:
             {
                 "scenario": label,
                 "match chance (rounded to 5%)": _pct(round(s["match_probability"] * 20) / 20),
-                "likely range (10th to 90th percentile)": f"{_pct(s['match_probability_p10'])} to {_pct(s['match_probability_p90'])}",
-                "expected DR interviews": f"{s['expected_interviews']:.1f}",
+                "likely range (10th to 90th percentile)": chance_range(
+                    s["match_probability_p10"], s["match_probability_p90"]
+                ),
+                "expected DR interviews": f"{s['expected_interviews']:.1f}".removesuffix(".0"),
                 "chance of at least one interview": _pct(s["p_at_least_one_interview"]),
                 "match chance if interviewed": _pct(s["match_probability_if_interviewed"]),
             }
@@ -518,6 +526,8 @@ def _link(url: str) -> str:
     if not isinstance(url, str) or not url.startswith(("https://", "http://")):
         return html.escape(str(url or ""))
     site = re.sub(r"^https?://(www\.)?", "", url).split("/")[0]
+    if not url.startswith("https://"):  # not a link: the report links only to secure sources
+        return f"{html.escape(site)} (address: {html.escape(url)})"
     return f"<a href='{html.escape(url, quote=True)}'>{html.escape(site)}</a>"
 
 
@@ -711,7 +721,9 @@ def plan_context(a: Analysis) -> dict:
         "chance_without": chance(round(base * 20) / 20),
         "chance_with": chance(round(planned * 20) / 20),
         "gain_points": round(100 * (planned - base), 1),
-        "chance_range": f"{chance(a.with_plan['match_probability_p10'])} to {chance(a.with_plan['match_probability_p90'])}",
+        "chance_range": chance_range(
+            a.with_plan["match_probability_p10"], a.with_plan["match_probability_p90"]
+        ),
         "rests_on": _rests_on(a),
         "actions": actions,
         "alternatives": alternatives,
