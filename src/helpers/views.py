@@ -95,6 +95,11 @@ def chance(x: float | None) -> str:
     return f"{100 * x:.0f}%"
 
 
+def about(words: str) -> str:
+    """ "about 45%", but "under 1%" as it is."""
+    return words if words.startswith(("under", "over", "—")) else f"about {words}"
+
+
 def chance_range(lo: float, hi: float) -> str:
     """ "19% to 86%", or one phrase when both ends read the same ("under 1%")."""
     a, b = chance(lo), chance(hi)
@@ -700,9 +705,10 @@ def plan_context(a: Analysis) -> dict:
     if not len(a.rotations):
         alt = alternatives_table(a).frame
         for row in alt.to_dict("records"):
-            alternatives.append(
-                {k: v for k, v in row.items() if k in ("alternative", "cost", "why", "what it gives")}
-            )
+            row = {k: v for k, v in row.items() if k in ("alternative", "cost", "why", "what it gives")}
+            if row.get("cost") == "$0":
+                row["cost"] = "no fee"
+            alternatives.append(row)
     counts = a.status_counts
     return {
         "applicant_id": p.applicant_id,
@@ -718,8 +724,8 @@ def plan_context(a: Analysis) -> dict:
             {"date": _day(s.date), "what": plain(s.what), "rule": s.rule}
             for s in steps.itertuples(index=False)
         ],
-        "chance_without": chance(round(base * 20) / 20),
-        "chance_with": chance(round(planned * 20) / 20),
+        "chance_without": about(chance(round(base * 20) / 20)),
+        "chance_with": about(chance(round(planned * 20) / 20)),
         "gain_points": round(100 * (planned - base), 1),
         "chance_range": chance_range(
             a.with_plan["match_probability_p10"], a.with_plan["match_probability_p90"]
@@ -727,7 +733,14 @@ def plan_context(a: Analysis) -> dict:
         "rests_on": _rests_on(a),
         "actions": actions,
         "alternatives": alternatives,
-        "no_rotation_reason": next((plain(m) for r, m in a.warnings if r == "R-V3"), ""),
+        "no_rotation_reason": next(
+            (
+                plain(m).replace("see the warnings above", "see what to do below")
+                for r, m in a.warnings
+                if r == "R-V3"
+            ),
+            "",
+        ),
         "counts": counts,
         "programs_total": len(a.table),
         "full_list": FULL_LIST,
