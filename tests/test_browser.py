@@ -385,7 +385,7 @@ def test_printed_report_is_readable(example_reports, tmp_path):
     pages, sizes = pdf_text_sizes(pdf)
     median = statistics.median(sizes)
     print(f"\n{aid}: {pages} PDF pages, median text {median:.1f} pt, smallest {min(sizes):.1f} pt")
-    assert median >= 9.0 and min(sizes) >= 8.5
+    assert median >= 9.0 and min(sizes) >= 8.95  # nothing printed smaller than 9 pt (rounding aside)
     import pypdf
 
     reader = pypdf.PdfReader(pdf)

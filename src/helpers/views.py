@@ -46,6 +46,11 @@ _ACRONYMS = {
     "nrmp": "NRMP",
     "usd": "(USD)",
     "pct": "(%)",
+    "nonus": "non-US",
+    "usmle": "USMLE",
+    "step2ck": "Step 2 CK",
+    "n": "number",
+    "lcme": "LCME",
 }
 
 
@@ -532,7 +537,7 @@ def _link(url: str) -> str:
         return html.escape(str(url or ""))
     site = re.sub(r"^https?://(www\.)?", "", url).split("/")[0]
     if not url.startswith("https://"):  # not a link: the report links only to secure sources
-        return f"{html.escape(site)} (address: {html.escape(url)})"
+        return f"{html.escape(site)} (not a secure address)"
     return f"<a href='{html.escape(url, quote=True)}'>{html.escape(site)}</a>"
 
 
