@@ -48,6 +48,8 @@ TITLES = {
     "timeline": "Timeline: from today to Match Day",
     "checklist": "Checklist",
 }
+# The sections' earlier names (tiering, timing) still lead to them from old links.
+ALIASES = {"programs": "tiering", "timeline": "timing"}
 NO_ALT = "No description has been provided for this image"
 
 # The one script a report may run: sorting and filtering the full program list, and opening
@@ -221,6 +223,7 @@ def render(
         footer_text=_css_text(f"{applicant_id} · report built {generated[:10]}"),
         sections=SECTIONS,
         titles=TITLES,
+        aliases=ALIASES,
         body=body,
         script=Markup(SCRIPT),
     )
