@@ -540,9 +540,9 @@ def test_index_escapes_errors_and_links_reports(tmp_path):
         batch.Result("b-2", "failed", 0.0, "field 'name': <img src=x onerror=alert(1)>"),
     ]
     page = batch.write_index(tmp_path, results).read_text()
-    assert "<a href='a-1/report.html'>a-1</a>" in page
+    assert '<a href="a-1/report.html">a-1</a>' in page
     assert "<img src=x" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
-    assert "$1,000 / $2,000" in page and "40%" in page
+    assert "$1,000 of $2,000" in page and "40%" in page and "report built" in page
     assert "overview.html" in page
 
 

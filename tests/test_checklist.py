@@ -16,7 +16,7 @@ from helpers.analysis import analyse
 from helpers.config import DEFAULT_PROGRAMS, EXAMPLE_PROFILE
 from helpers.profile import load_profile
 from helpers.programs import load_programs
-from helpers.report import notebook_body
+from helpers.report import notebook_body, split_cells
 
 RULE_IDS = set(re.findall(r"^- (R-[A-Z]\d+)", (ROOT / "docs" / "advising-rules.md").read_text(), re.M))
 REQUIRED = {"R-K1", "R-K2", "R-P1", "R-P2", "R-W8", "R-W9"}
@@ -184,16 +184,17 @@ def test_html_escapes_input_text_and_prints_a_box_per_item():
     assert "break-inside: avoid" in out and "page-break-inside: avoid" in out
 
 
-def test_timing_notebook_ends_with_the_checklist():
+def test_timing_notebook_sends_the_checklist_to_the_reports_checklist_section():
     nb = nbformat.read(ROOT / "notebooks" / "03-timing.ipynb", as_version=4)
-    heading, call = nb.cells[-2], nb.cells[-1]
-    assert heading.cell_type == "markdown" and heading.source.startswith("## Checklist")
+    tagged = [c for c in nb.cells if "report-checklist" in c.metadata.get("tags", [])]
+    heading, call = tagged
+    assert heading.cell_type == "markdown" and heading.source.startswith("# Checklist")
     assert call.cell_type == "code" and "checklist.for_applicant(a)" in call.source
     assert "remove-in-report" not in call.metadata.get("tags", [])
 
 
 @pytest.mark.slow
-def test_checklist_lands_in_the_reports_timing_section(tmp_path):
+def test_checklist_lands_in_the_reports_checklist_section(tmp_path):
     nb = pm.execute_notebook(
         str(ROOT / "notebooks" / "03-timing.ipynb"),
         str(tmp_path / "03.ipynb"),
@@ -205,7 +206,7 @@ def test_checklist_lands_in_the_reports_timing_section(tmp_path):
         progress_bar=False,
         kernel_name="python3",
     )
-    body = notebook_body(nb)
+    body = notebook_body(split_cells(nb, "timeline")["checklist"])
     assert "<h2" in body and "Checklist" in body
     assert re.search(r"class=[\"']awayplan-checklist[\"']", body)
     assert "Rotation 1: P" in body and checklist.BOX in body

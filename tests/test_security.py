@@ -51,13 +51,18 @@ class Page(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.elements: list[tuple[str, dict[str, str]]] = []
         self.texts: list[str] = []
+        self.scripts: list[str] = []  # text of each inline script
         self._in_style = False
+        self._in_script = False
         self.feed(text)
         self.close()
 
     def handle_starttag(self, tag, attrs):
         self.elements.append((tag, {k: v or "" for k, v in attrs}))
         self._in_style = tag == "style"
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
 
     def handle_startendtag(self, tag, attrs):
         self.elements.append((tag, {k: v or "" for k, v in attrs}))
@@ -65,9 +70,13 @@ class Page(HTMLParser):
     def handle_endtag(self, tag):
         if tag == "style":
             self._in_style = False
+        if tag == "script":
+            self._in_script = False
 
     def handle_data(self, data):
-        if not self._in_style:
+        if self._in_script:
+            self.scripts[-1] += data
+        elif not self._in_style:
             self.texts.append(data)
 
     @property
@@ -94,16 +103,27 @@ ACTIVE_TAGS = {
 }
 
 
-def assert_inert(html_text: str, *, links: re.Pattern) -> Page:
-    """No element that runs, loads or submits anything; images inline; links only `links`."""
+def assert_inert(html_text: str, *, links: re.Pattern, own_script: bool = False) -> Page:
+    """No element that runs, loads or submits anything; images inline; links only `links`.
+
+    With `own_script`, the page may carry the report's one list-sorting script, and only
+    when its policy allows exactly that text (by hash) and nothing else."""
     page = Page(html_text)
-    assert not page.tags() & ACTIVE_TAGS, page.tags() & ACTIVE_TAGS
+    active = page.tags() & ACTIVE_TAGS
     csp = [
         a["content"]
         for t, a in page.elements
         if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
     ]
     assert len(csp) == 1 and "default-src 'none'" in csp[0]
+    if own_script:
+        from helpers.report import SCRIPT, SCRIPT_HASH
+
+        assert page.scripts == [SCRIPT], "only the report's own script"
+        assert re.search(r"script-src '([^']+)'(;|$)", csp[0]).group(1) == SCRIPT_HASH
+        active -= {"script"}
+        assert not any(a for t, a in page.elements if t == "script"), "an inline script has no attributes"
+    assert not active, active
     for tag, attrs in page.elements:
         for name, value in attrs.items():
             assert not name.startswith("on"), (tag, name, value)
@@ -190,7 +210,9 @@ def test_user_text_is_shown_as_text_never_as_markup(evil_run):
     assert res.returncode == 1, res.stderr  # evil-3 is rejected; the other two are complete
     shown = ""
     for aid, name in EVIL_NAMES.items():
-        page = assert_inert((out / aid / "report.html").read_text(encoding="utf-8"), links=REPORT_LINKS)
+        page = assert_inert(
+            (out / aid / "report.html").read_text(encoding="utf-8"), links=REPORT_LINKS, own_script=True
+        )
         assert name in page.text  # the applicant's own name, exactly as typed, as text
         other = next(n for a, n in EVIL_NAMES.items() if a != aid)
         assert other not in page.text
@@ -277,7 +299,7 @@ def test_a_symlinked_report_folder_fails_that_applicant_only(tmp_path):
 def test_reports_reference_nothing_on_the_network(example_reports):
     for folder in sorted(p for p in example_reports.iterdir() if p.is_dir() and not p.name.startswith(".")):
         text = (folder / "report.html").read_text(encoding="utf-8")
-        assert_inert(text, links=REPORT_LINKS)
+        assert_inert(text, links=REPORT_LINKS, own_script=True)
         # Nothing that loads by itself: no remote src, stylesheet, font or CSS import.
         assert not re.search(r"@import|url\(\s*['\"]?(?!data:)", text), folder.name
         assert not re.search(r"\b(src|srcset|poster|data)\s*=\s*['\"]?\s*(https?:)?//", text), folder.name
@@ -358,6 +380,11 @@ def test_git_would_ignore_new_reports_and_cohorts():
 def _applicant_text(path: Path) -> str:
     """A file's text; for a notebook, without the template's own default parameters (they
     name the bundled fictional example, whoever the notebook was run for)."""
+    if path.suffix == ".xlsx":  # the full program list, as a workbook: its cells' text
+        from openpyxl import load_workbook
+
+        rows = load_workbook(path, read_only=True).active.iter_rows(values_only=True)
+        return "\n".join(" ".join("" if v is None else str(v) for v in row) for row in rows)
     if path.suffix != ".ipynb":
         return path.read_text(encoding="utf-8")
     nb = nbformat.read(path, as_version=4)
@@ -370,8 +397,8 @@ def _applicant_text(path: Path) -> str:
 @pytest.mark.slow
 def test_no_applicant_identifier_or_score_appears_in_another_applicants_output(example_reports):
     def own_phrases(p: dict) -> list[str]:
-        """How the headline states who this is and their numbers."""
-        phrases = [f"Applicant {p['applicant_id']}", f"of a ${p['budget_usd']:,.0f} budget"]
+        """How the report's title and plan state who this is and their numbers."""
+        phrases = [f"plan for {p['applicant_id']}", f"of your ${p['budget_usd']:,.0f} budget"]
         if p.get("name"):
             phrases.append(p["name"])
         if p.get("step2_ck") is not None:
@@ -423,7 +450,7 @@ def _visible(out: Path) -> list[Path]:
 def assert_complete(folder: Path) -> None:
     """A report folder a user can rely on: every file there, whole and valid."""
     html = (folder / "report.html").read_text(encoding="utf-8")
-    assert html.rstrip().endswith("</html>") and "id='timing'" in html, folder.name
+    assert html.rstrip().endswith("</html>") and 'id="timeline"' in html, folder.name
     assert len(re.findall(r"<img [^>]*src=\"data:image/png;base64,", html)) >= 3, folder.name
     assert read_summary(folder / "summary.json").applicant_id == folder.name
     for name in ANALYSIS_NOTEBOOKS:

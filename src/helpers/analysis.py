@@ -267,7 +267,9 @@ def analyse(
     lev = leverage(parts, rotation_possible, assume)
     table = pd.concat(
         [
-            programs[["program_id", "name", "state", "setting", "positions"]].reset_index(drop=True),
+            programs.reindex(
+                columns=["program_id", "name", "state", "city", "setting", "positions"]
+            ).reset_index(drop=True),
             elig.drop(columns="program_id"),
             tiers.drop(columns="program_id"),
             parts.reset_index(drop=True),

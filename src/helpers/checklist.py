@@ -10,7 +10,6 @@ input files (program names, questions, the English test) is HTML-escaped when re
 from __future__ import annotations
 
 import datetime as dt
-import html
 from dataclasses import dataclass
 
 import pandas as pd
@@ -471,7 +470,7 @@ def for_applicant(a: Analysis) -> Checklist:
 # --------------------------------------------------------------------------- HTML
 
 CSS = """
-.awayplan-checklist { font-size: 13px; }
+.awayplan-checklist { font-size: 14px; }
 .awayplan-checklist h3 { font-size: 1.05em; margin: 1.1em 0 .3em; break-after: avoid; page-break-after: avoid; }
 .awayplan-checklist p.note { margin: .2em 0 .4em; }
 .awayplan-checklist ul { list-style: none; margin: 0 0 .6em; padding: 0; }
@@ -479,30 +478,17 @@ CSS = """
   break-inside: avoid; page-break-inside: avoid; }
 .awayplan-checklist .box { font-size: 1.25em; line-height: 1; flex: none; }
 .awayplan-checklist .when { font-weight: bold; white-space: nowrap; flex: none; }
-.awayplan-checklist .rule { color: #555; font-size: .85em; white-space: nowrap; flex: none; margin-left: auto; }
-.awayplan-checklist p.foot { color: #555; font-size: .85em; }
-@media print { .awayplan-checklist { break-before: page; page-break-before: always; font-size: 11px; }
+.awayplan-checklist .rule { color: #4f4f4f; font-size: 12px; white-space: nowrap; flex: none; margin-left: auto; }
+.awayplan-checklist p.foot { color: #4f4f4f; font-size: 13px; }
+@media print { .awayplan-checklist { font-size: 10pt; }
+  .awayplan-checklist .rule, .awayplan-checklist p.foot { font-size: 9pt; }
   .awayplan-checklist li { border-bottom-color: #999; } }
 """
 
 
 def render_html(c: Checklist) -> str:
-    """Print-friendly HTML: an empty box per item, the date first, the rule ID last; all text escaped."""
-    esc = html.escape
-    out = [f"<style>{CSS}</style>", "<div class='awayplan-checklist'>"]
-    out.append(f"<p><strong>For {esc(c.applicant_id)}.</strong> {esc(c.summary)}</p>")
-    for s in c.sections:
-        out.append(f"<h3>{esc(s.title)}</h3>")
-        if s.note:
-            out.append(f"<p class='note'>{esc(s.note)}</p>")
-        out.append("<ul>")
-        for i in s.items:
-            when = f"<span class='when'>{esc(i.when)}</span>" if i.when else ""
-            out.append(
-                f"<li><span class='box' aria-hidden='true'>{BOX}</span>{when}"
-                f"<span class='text'>{esc(i.text)}</span><span class='rule'>{esc(i.rule)}</span></li>"
-            )
-        out.append("</ul>")
-    out.append(f"<p class='foot'>{esc(c.footnote)}</p>")
-    out.append("</div>")
-    return "\n".join(out)
+    """Print-friendly HTML: an empty box per item, the date first, the rule ID last; all text
+    escaped by the template (Jinja2 with autoescape)."""
+    from .views import plain, render_template
+
+    return render_template("checklist.html.j2", c=c, css=CSS, box=BOX, plain=plain, summary=plain(c.summary))

@@ -77,8 +77,12 @@ def index_row(summary: dict) -> dict:
         k: sum(1 for p in summary["programs"] if p["status"] == k)
         for k in ("eligible", "unknown", "excluded")
     }
+    from .overview import next_deadline, record, risk_reasons
+
     chance = summary.get("match_probability", {}).get("with_plan", {}).get("match_probability")
     return {
+        "at_risk": risk_reasons(record(summary)[0]),
+        "next_deadline": next_deadline(summary),
         **counts,
         "rotations": len(summary["rotations"]),
         "cost": float(summary["total_cost_usd"]),

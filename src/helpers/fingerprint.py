@@ -22,7 +22,14 @@ from .profile import Profile, profile_to_yaml
 from .programs import companion_files
 
 INPUTS_FILE = "inputs.sha256"
-REPORT_FILES = ("report.html", "summary.json", "plan.ics", *ANALYSIS_NOTEBOOKS)
+REPORT_FILES = (
+    "report.html",
+    "summary.json",
+    "plan.ics",
+    "programs.csv",
+    "programs.xlsx",
+    *ANALYSIS_NOTEBOOKS,
+)
 # Packages whose version can change a report's figures, tables or pages: an upgrade of any
 # of them makes every report "changed". Python's own version counts too.
 REPORT_PACKAGES = (

@@ -28,7 +28,7 @@ from . import __version__
 from .assumptions import load_assumptions
 from .config import resolve
 from .outputs import write_atomic
-from .plots import INK, RC, STATUS_STYLE, enable_display
+from .plots import INK, RC, STATUS_STYLE, describe, enable_display
 
 # Warnings that put an application itself at risk (see docs/advising-rules.md).
 RISK_RULES = {
@@ -185,19 +185,37 @@ def at_risk(c: Cohort, low_chance: float | None = None) -> pd.DataFrame:
     low_chance = default_low_chance() if low_chance is None else low_chance
     rows = []
     for r in c.applicants.itertuples(index=False):
-        reasons = []
-        if r.rotations == 0:
-            alt = f" (alternatives: {r.alternatives})" if r.alternatives else ""
-            reasons.append(f"no away rotation possible{alt}")
-        if r.chance_with_plan == r.chance_with_plan and r.chance_with_plan < low_chance:
-            reasons.append(f"low match chance: {100 * r.chance_with_plan:.0f}% with the plan")
-        if r.eligible == 0:
-            reasons.append("no eligible program")
-        reasons += list(r.risk_messages)
+        reasons = risk_reasons(r._asdict(), low_chance)
         if reasons:
             rows.append({"applicant_id": r.applicant_id, "reasons": len(reasons), "why": reasons})
     frame = pd.DataFrame(rows, columns=["applicant_id", "reasons", "why"])
     return frame.sort_values(["reasons", "applicant_id"], ascending=[False, True], kind="stable")
+
+
+def risk_reasons(row: dict, low_chance: float | None = None) -> list[str]:
+    """Why one applicant (a `record` row) needs attention; empty when nothing is at risk."""
+    low_chance = default_low_chance() if low_chance is None else low_chance
+    reasons = []
+    if row["rotations"] == 0:
+        alt = row.get("alternatives") or ""
+        alt = ", ".join(ALT_WORDS.get(x.strip(), x.strip()) for x in alt.split(",")) if alt else ""
+        reasons.append(f"no away rotation possible{f' (alternatives: {alt})' if alt else ''}")
+    chance = row.get("chance_with_plan")
+    if chance is not None and chance == chance and chance < low_chance:
+        reasons.append(f"low match chance: {chance_words(chance)} with the plan")
+    if row["eligible"] == 0:
+        reasons.append("no eligible program")
+    return reasons + list(row.get("risk_messages") or [])
+
+
+def chance_words(x: float) -> str:
+    """A probability in words ("under 1%", never "0%")."""
+    from .views import chance
+
+    return chance(x)
+
+
+ALT_WORDS = {"virtual_elective": "virtual elective", "research": "imaging research"}
 
 
 def risk_counts(c: Cohort, low_chance: float | None = None) -> pd.DataFrame:
@@ -292,9 +310,10 @@ def headline(c: Cohort, low_chance: float | None = None) -> HTML:
 class LinkedTable:
     """A table whose applicant ids link to their reports; every cell is HTML-escaped."""
 
-    def __init__(self, frame: pd.DataFrame, linked: bool):
+    def __init__(self, frame: pd.DataFrame, linked: bool, caption: str = ""):
         self.frame = frame
         self.linked = linked
+        self.caption = caption
 
     def _cell(self, col: str, value) -> str:
         if isinstance(value, list):
@@ -307,14 +326,22 @@ class LinkedTable:
     def _repr_html_(self) -> str:
         if self.frame.empty:
             return "<p><em>(none)</em></p>"
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in self.frame.columns)
+        head = "".join(
+            f"<th scope='col'>{html.escape(HEADERS.get(str(c), str(c).replace('_', ' ')))}</th>"
+            for c in self.frame.columns
+        )
         body = "".join(
             "<tr>"
             + "".join(f"<td>{self._cell(c, v)}</td>" for c, v in zip(self.frame.columns, row, strict=True))
             + "</tr>"
             for row in self.frame.itertuples(index=False)
         )
-        return f"<table class='awayplan'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
+        label = html.escape(self.caption or "table", quote=True)
+        return (
+            f"<div class='table-wrap' role='region' aria-label='{label}' tabindex='0'>"
+            f"<table class='awayplan'>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
 
     def __repr__(self) -> str:
         return "(none)" if self.frame.empty else self.frame.to_string(index=False, max_colwidth=80)
@@ -323,16 +350,19 @@ class LinkedTable:
         return len(self.frame)
 
 
-def table(frame: pd.DataFrame, c: Cohort | None = None) -> LinkedTable:
+HEADERS = {"applicant_id": "applicant", "program_id": "program id", "why": "why"}
+
+
+def table(frame: pd.DataFrame, c: Cohort | None = None, caption: str = "") -> LinkedTable:
     """Show a frame; applicant ids become links when the reports sit next to this page."""
-    return LinkedTable(frame, bool(c and c.linked))
+    return LinkedTable(frame, bool(c and c.linked), caption)
 
 
 # --------------------------------------------------------------------------------------
 # Figures (matplotlib Figure objects in the kit's style; see plots.py)
 
 
-def _figure(width: float = 8.0, height: float = 3.6) -> tuple[Figure, object]:
+def _figure(width: float = 7.0, height: float = 3.6) -> tuple[Figure, object]:
     fig = Figure(figsize=(width, height), layout="constrained")
     return fig, fig.add_subplot()
 
@@ -359,14 +389,21 @@ def eligible_histogram(c: Cohort) -> Figure:
         ax.set_xlabel("programs per applicant (count)")
         ax.set_ylabel("applicants (count)")
         ax.set_title("Eligible and unknown programs per applicant")
-        ax.legend(loc="upper right", fontsize=8)
-    return fig
+        ax.legend(loc="upper right", fontsize=10)
+    if not len(a):
+        return describe(fig, "No applicant has a report yet.")
+    return describe(
+        fig,
+        f"Eligible programs per applicant range from {int(a['eligible'].min())} to {int(a['eligible'].max())} "
+        f"(median {a['eligible'].median():.0f}); programs to confirm range from {int(a['unknown'].min())} "
+        f"to {int(a['unknown'].max())}, across {len(a)} applicants.",
+    )
 
 
 def budget_scatter(c: Cohort) -> Figure:
     """Each applicant's budget against the cost of the planned rotations."""
     with mpl.rc_context(RC):
-        fig, ax = _figure(8, 4.2)
+        fig, ax = _figure(7, 4.2)
         a = c.applicants
         marks = (
             (a["rotations"] == 0, "s", "#c7d8ee", "no rotation planned"),
@@ -392,15 +429,22 @@ def budget_scatter(c: Cohort) -> Figure:
         ax.set_xlabel("budget (USD)")
         ax.set_ylabel("plan cost (USD)")
         ax.set_title("Budget against the cost of the plan")
-        ax.legend(loc="upper left", fontsize=8)
-    return fig
+        ax.legend(loc="upper left", fontsize=10)
+    counts = ", ".join(
+        f"{int((a['rotations'] == k).sum())} with {k}" for k in sorted(a["rotations"].unique())
+    )
+    return describe(
+        fig,
+        f"Budget against plan cost for {len(a)} applicants; rotations planned: {counts or 'none'}. "
+        "No plan costs more than its budget.",
+    )
 
 
 def chance_histogram(c: Cohort, low_chance: float | None = None) -> Figure:
     """Match chance with the plan across the cohort, with the at-risk line."""
     low_chance = default_low_chance() if low_chance is None else low_chance
     with mpl.rc_context(RC):
-        fig, ax = _figure(8, 3.4)
+        fig, ax = _figure(7, 3.4)
         a = c.applicants
         ax.hist(
             100 * a["chance_with_plan"].dropna(),
@@ -411,12 +455,17 @@ def chance_histogram(c: Cohort, low_chance: float | None = None) -> Figure:
             linewidth=0.6,
         )
         ax.axvline(100 * low_chance, color="#7f2704", linestyle="--", linewidth=1.2)
-        ax.text(100 * low_chance, ax.get_ylim()[1], " at-risk line", fontsize=8, va="top", color="#7f2704")
+        ax.text(100 * low_chance, ax.get_ylim()[1], " at-risk line", fontsize=10, va="top", color="#7f2704")
         ax.set_xlim(0, 100)
         ax.set_xlabel("match chance with the plan (%)")
         ax.set_ylabel("applicants (count)")
         ax.set_title("Match chance across the cohort")
-    return fig
+    below = int((a["chance_with_plan"] < low_chance).sum())
+    return describe(
+        fig,
+        f"Match chance with the plan for {len(a)} applicants; {below} below the at-risk line of "
+        f"{100 * low_chance:.0f}%.",
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -425,24 +474,87 @@ def chance_histogram(c: Cohort, low_chance: float | None = None) -> Figure:
 
 def write_overview_html(path: Path, nb) -> Path:
     """The executed 04-cohort notebook as a self-contained page, no code, linking back to the index."""
-    from .report import CSP, notebook_body
+    from markupsafe import Markup
+
+    from .report import CSP, notebook_body, unique_ids
+    from .views import render_template
 
     css = resources.files("helpers").joinpath("templates/report.css").read_text(encoding="utf-8")
-    page = "\n".join(
-        [
-            "<!DOCTYPE html>",
-            "<html lang='en'><head><meta charset='utf-8'>",
-            f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
-            "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-            "<title>awayplan: the advisor's overview</title>",
-            f"<style>{css}</style></head><body>",
-            "<header class='report'><h1>The advisor's overview</h1>",
-            f"<p>awayplan {__version__}. <a href='index.html'>Every applicant's report</a>.</p></header>",
-            "<section class='analysis' id='overview'>",
-            notebook_body(nb),
-            "</section>",
-            "<footer>Applicants appear by id only. Figures come from each applicant's summary.json; see the reports for the reasons and sources.</footer>",
-            "</body></html>",
-        ]
+    page = render_template(
+        "overview.html.j2",
+        csp=CSP,
+        css=Markup(css),
+        version=__version__,
+        body=Markup(notebook_body(nb, prefix="overview")),
     )
-    return write_atomic(path, page)
+    return write_atomic(path, unique_ids(page))
+
+
+# --------------------------------------------------------------------------------------
+# index.html (the cohort's list of reports)
+
+
+def next_deadline(summary: dict) -> dict | None:
+    """The first dated deadline on or after the plan date ({date, what}), else None."""
+    start = summary.get("plan_date", "")
+    dated = [d for d in summary.get("deadlines", []) if d.get("date", "") >= start]
+    firm = [d for d in dated if d.get("kind") == "deadline"] or [
+        d for d in dated if d.get("status") != "plan" or "Apply" in d.get("what", "")
+    ]
+    if not firm:
+        return None
+    d = min(firm, key=lambda x: x["date"])
+    return {"date": d["date"], "what": d["what"]}
+
+
+def _deadline_words(d: dict | None) -> dict | None:
+    if not d:
+        return None
+    from datetime import date
+
+    from .views import plain
+
+    day = date.fromisoformat(d["date"])
+    return {"date": f"{day.day} {day:%b %Y}", "what": plain(d["what"])}
+
+
+def index_page(results: list, overview: bool, href: str = "overview.html") -> str:
+    """index.html from the run's results (ids and figures only, never names)."""
+    from .views import chance, money, plain, render_template
+
+    rows = []
+    for r in results:
+        x = r.row if r.status == "ok" else None
+        if x is None:
+            rows.append({"ok": False, "applicant_id": r.applicant_id, "error": r.error or r.status})
+            continue
+        rows.append(
+            {
+                "ok": True,
+                "applicant_id": r.applicant_id,
+                "href": f"{r.applicant_id}/report.html",
+                "at_risk": [plain(m) for m in x.get("at_risk", [])],
+                "next_deadline": _deadline_words(x.get("next_deadline")),
+                "eligible": x["eligible"],
+                "unknown": x["unknown"],
+                "rotations": x["rotations"],
+                "cost": money(x["cost"]),
+                "budget": money(x["budget"]),
+                "chance": "—" if x["chance"] is None else chance(x["chance"]),
+                "warnings": x["warnings"],
+            }
+        )
+    css = resources.files("helpers").joinpath("templates/report.css").read_text(encoding="utf-8")
+    from markupsafe import Markup
+
+    return render_template(
+        "index.html.j2",
+        csp="default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'",
+        css=Markup(css),
+        rows=rows,
+        ok=sum(r.status == "ok" for r in results),
+        total=len(results),
+        overview=overview,
+        overview_href=href,
+        version=__version__,
+    )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 
 import matplotlib as mpl
 import numpy as np
@@ -16,8 +17,18 @@ from matplotlib.figure import Figure
 
 from .tiering import TIER_LABEL, TIERS
 
+TIER_WORDS = {"high_reach": "high reach", "mid_tier": "mid-tier", "img_friendly": "IMG-friendly"}
+
+
+def _short(text: str, n: int) -> str:
+    """A name cut to n characters with an ellipsis (labels stay inside the figure)."""
+    text = str(text).replace(" (fictional)", "")
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
 # Colour-blind-safe colours that stay distinct in grey, plus hatches for printing.
 INK = "#222222"
+DISPLAY_DPI = 100  # CSS pixels per inch of figure: a 7-inch figure shows 700 px wide
 TIER_STYLE = {
     "high_reach": {"color": "#1b3a6b", "hatch": "", "marker": "^"},
     "mid_tier": {"color": "#5f8dc9", "hatch": "//", "marker": "o"},
@@ -30,7 +41,7 @@ STATUS_STYLE = {
 }
 PART_STYLE = {
     "vslo_fee": ("#000000", ""),
-    "host_fee": ("#1b3a6b", ""),
+    "host_fee": ("#6a51a3", "++"),
     "non_lcme_surcharge": ("#7f2704", "xx"),
     "housing": ("#5f8dc9", "//"),
     "travel": ("#9e9e9e", ".."),
@@ -49,8 +60,11 @@ RC = {
     "ytick.color": INK,
     "hatch.linewidth": 0.6,
     "legend.frameon": False,
+    "legend.fontsize": 10,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
     "figure.dpi": 100,
-    "savefig.dpi": 100,
+    "savefig.dpi": 2 * DISPLAY_DPI,  # twice the shown size: sharp on high-resolution screens and in print
     "svg.hashsalt": "awayplan",
     "text.parse_math": False,  # program ids and names are text, never maths ('P$x^$')
 }
@@ -59,8 +73,25 @@ RC = {
 def png_bytes(fig: Figure) -> bytes:
     """The figure as PNG without version metadata, so the same inputs give the same bytes."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", metadata={"Software": None})
+    with mpl.rc_context({"savefig.dpi": 2 * DISPLAY_DPI}):
+        fig.savefig(buf, format="png", metadata={"Software": None})
     return buf.getvalue()
+
+
+def describe(fig: Figure, text: str) -> Figure:
+    """Attach the figure's message as its alt text (what a reader should take from it)."""
+    fig.awayplan_alt = " ".join(text.split())
+    return fig
+
+
+def png_display(fig: Figure) -> tuple[bytes, dict]:
+    """PNG at twice the shown size, with its shown size and alt text as display metadata."""
+    w, h = fig.get_size_inches()
+    md = {"width": round(w * DISPLAY_DPI), "height": round(h * DISPLAY_DPI)}
+    alt = getattr(fig, "awayplan_alt", "")
+    if alt:
+        md["alt"] = alt
+    return png_bytes(fig), md
 
 
 def enable_display() -> None:
@@ -71,10 +102,10 @@ def enable_display() -> None:
         return
     ip = get_ipython()
     if ip is not None:
-        ip.display_formatter.formatters["image/png"].for_type(Figure, png_bytes)
+        ip.display_formatter.formatters["image/png"].for_type(Figure, png_display)
 
 
-def _figure(width: float = 8.0, height: float = 4.2) -> tuple[Figure, object]:
+def _figure(width: float = 7.0, height: float = 4.2) -> tuple[Figure, object]:
     with mpl.rc_context(RC):
         fig = Figure(figsize=(width, height), layout="constrained")
         ax = fig.add_subplot()
@@ -96,13 +127,13 @@ def _styled(func):
 @_styled
 def funnel(table: pd.DataFrame) -> Figure:
     """All programs -> eligible / unknown / excluded -> tiers (of eligible and unknown)."""
-    fig, ax = _figure(8, 3.8)
+    fig, ax = _figure(7, 3.8)
     counts = table["status"].value_counts().reindex(["eligible", "unknown", "excluded"], fill_value=0)
     open_ = table.loc[table["status"] != "excluded", "tier"].value_counts().reindex(list(TIERS), fill_value=0)
     untiered = int((table["status"] != "excluded").sum() - open_.sum())
     rows = [("All programs", [("all", len(table), {"color": "#555555", "hatch": ""})])]
     rows.append(("By eligibility", [(k, int(v), STATUS_STYLE[k]) for k, v in counts.items()]))
-    tier_row = [(TIER_LABEL[k], int(v), TIER_STYLE[k]) for k, v in open_.items()]
+    tier_row = [(TIER_WORDS[k], int(v), TIER_STYLE[k]) for k, v in open_.items()]
     if untiered:
         tier_row.append(("no tier (unknown make-up)", untiered, {"color": "#eeeeee", "hatch": "--"}))
     rows.append(("Tiers (eligible + unknown)", tier_row))
@@ -113,8 +144,9 @@ def funnel(table: pd.DataFrame) -> Figure:
                 continue
             ax.barh(y, n, left=left, color=style["color"], hatch=style["hatch"], edgecolor=INK, linewidth=0.6)
             dark = style["color"] in ("#1b3a6b", "#2d6a4f", "#7f2704", "#555555")
-            if n < 0.09 * len(table):  # too narrow for a label: the count alone, above the bar
-                ax.text(left + n / 2, y - 0.42, str(n), ha="center", va="bottom", fontsize=7)
+            # Too narrow for its label (about 7.5 px a character on a 480 px axis): the count alone, above.
+            if n < max(0.09, 7.5 * len(label) / 480) * len(table):
+                ax.text(left + n / 2, y - 0.42, str(n), ha="center", va="bottom", fontsize=10)
                 left += n
                 continue
             ax.text(
@@ -123,7 +155,7 @@ def funnel(table: pd.DataFrame) -> Figure:
                 f"{label}\n{n}",
                 ha="center",
                 va="center",
-                fontsize=8,
+                fontsize=10,
                 color="white" if dark else INK,
             )
             left += n
@@ -131,13 +163,20 @@ def funnel(table: pd.DataFrame) -> Figure:
     ax.invert_yaxis()
     ax.set_xlabel("programs (count)")
     ax.set_title("From all programs to your tiered list")
-    return fig
+    tiers = ", ".join(f"{int(v)} {TIER_WORDS[k]}" for k, v in open_.items())
+    return describe(
+        fig,
+        f"Of {len(table)} programs, {counts['eligible']} are eligible, {counts['unknown']} unknown and "
+        f"{counts['excluded']} excluded. The programs open to you split into {tiers}"
+        + (f" and {untiered} without a tier" if untiered else "")
+        + ".",
+    )
 
 
 @_styled
 def exclusion_reasons(table: pd.DataFrame) -> Figure:
     """Why programs are excluded: count of programs per rule ID."""
-    fig, ax = _figure(8, 3.2)
+    fig, ax = _figure(7, 3.2)
     excluded = table.loc[table["status"] == "excluded", "excluded_by"]
     rules = excluded.map(lambda rs: sorted({r.split(":", 1)[0] for r in rs}))
     counts = pd.Series([r for rs in rules for r in rs], dtype="str").value_counts().sort_values()
@@ -154,16 +193,20 @@ def exclusion_reasons(table: pd.DataFrame) -> Figure:
             linewidth=0.6,
         )
         for y, v in enumerate(counts.to_numpy()):
-            ax.text(v, y, f" {v}", va="center", fontsize=9)
+            ax.text(v, y, f" {v}", va="center", fontsize=10)
         ax.set_xlabel("excluded programs (count; a program can fail several rules)")
     ax.set_title("Why programs are out (rule IDs)")
-    return fig
+    if counts.empty:
+        return describe(fig, "No program is excluded.")
+    top = ", ".join(f"{rule}: {n}" for rule, n in counts.sort_values(ascending=False).items())
+    return describe(fig, f"Programs excluded, by the rule that excludes them: {top}.")
 
 
 @_styled
-def leverage_vs_odds(table: pd.DataFrame) -> Figure:
-    """Leverage of an away rotation (R-L1..R-L4) against the interview chance without one."""
-    fig, ax = _figure(8, 4.6)
+def leverage_vs_odds(table: pd.DataFrame, planned: Sequence[str] = ()) -> Figure:
+    """Leverage of an away rotation (R-L1..R-L4) against the interview chance without one;
+    the planned rotations ringed and named."""
+    fig, ax = _figure(7, 4.6)
     shown = table.loc[table["leverage"].notna()]
     for tier in TIERS:
         part = shown.loc[shown["tier"] == tier]
@@ -192,15 +235,48 @@ def leverage_vs_odds(table: pd.DataFrame) -> Figure:
     ax.set_xlabel("interview chance without a rotation (%)")
     ax.set_ylabel("leverage of a rotation (0-1)")
     ax.set_ylim(0, 1.05)
+    plan = shown.loc[shown["program_id"].isin(list(planned))] if "program_id" in shown else shown.iloc[0:0]
+    if not plan.empty:
+        ax.scatter(
+            100 * plan["interview_chance"].astype(float),
+            plan["leverage"].astype(float),
+            s=190,
+            facecolor="none",
+            edgecolor="#7f2704",
+            linewidth=2,
+            label="planned rotation",
+        )
+        for r in plan.itertuples(index=False):
+            ax.annotate(
+                _short(r.name, 24),
+                (100 * float(r.interview_chance), float(r.leverage)),
+                xytext=(8, 6),
+                textcoords="offset points",
+                fontsize=10,
+                color="#7f2704",
+            )
     ax.set_title("Where a rotation has leverage")
-    ax.legend(loc="lower right", fontsize=8)
-    return fig
+    ax.legend(loc="lower right", fontsize=10)
+    if shown.empty:
+        return describe(fig, "No program has enough known data for a leverage score.")
+    best = shown.sort_values("leverage", ascending=False).iloc[0]
+    planned_words = (
+        "; planned rotations: "
+        + ", ".join(f"{r.name} (leverage {float(r.leverage):.2f})" for r in plan.itertuples(index=False))
+        if not plan.empty
+        else ""
+    )
+    return describe(
+        fig,
+        f"Leverage against interview chance for {len(shown)} programs. The highest leverage is "
+        f"{best['name'] if 'name' in shown else best['program_id']} at {float(best['leverage']):.2f}{planned_words}.",
+    )
 
 
 @_styled
 def odds_interval(baseline: dict, with_plan: dict) -> Figure:
     """Match chance now and with the plan: mean and 10th-90th percentile range."""
-    fig, ax = _figure(8, 2.6)
+    fig, ax = _figure(7, 2.6)
     labels = ["without rotations", "with the planned rotations"]
     for y, s in enumerate([baseline, with_plan]):
         lo, hi, mid = (
@@ -211,7 +287,7 @@ def odds_interval(baseline: dict, with_plan: dict) -> Figure:
             [mid], [y], marker="D", color="#1b3a6b" if y else "#9e9e9e", markeredgecolor=INK, markersize=9
         )
         ax.text(
-            hi + 1, y, f"about {5 * round(mid / 5):.0f}% (range {lo:.0f}-{hi:.0f}%)", va="center", fontsize=9
+            hi + 1, y, f"about {5 * round(mid / 5):.0f}% (range {lo:.0f}-{hi:.0f}%)", va="center", fontsize=10
         )
     ax.set_yticks([0, 1], labels)
     ax.set_xlim(0, 115)
@@ -219,13 +295,18 @@ def odds_interval(baseline: dict, with_plan: dict) -> Figure:
         "chance of matching in DR (%); bar = 10th-90th percentile over what the data cannot tell about you"
     )
     ax.set_title("Match chance: an interval, not a promise")
-    return fig
+    words = [
+        f"{label}: about {5 * round(100 * s['match_probability'] / 5):.0f}% (likely range "
+        f"{100 * s['match_probability_p10']:.0f}% to {100 * s['match_probability_p90']:.0f}%)"
+        for label, s in zip(labels, [baseline, with_plan], strict=True)
+    ]
+    return describe(fig, "Match chance " + "; ".join(words) + ".")
 
 
 @_styled
 def calibration(reproduction: pd.DataFrame) -> Figure:
     """Published figures against what the calibrated model gives."""
-    fig, ax = _figure(8, 3.6)
+    fig, ax = _figure(7, 3.6)
     r = reproduction.reset_index(drop=True)
     y = np.arange(len(r))
     scale = np.where(r["unit"] == "%", 0.1, 1.0)  # percentages shown in tens to share the axis
@@ -248,30 +329,37 @@ def calibration(reproduction: pd.DataFrame) -> Figure:
             f"{f} ({'tens of %' if u == '%' else u}; {role.split(' ')[0]})"
             for f, u, role in zip(r["figure"], r["unit"], r["role"], strict=True)
         ],
-        fontsize=8,
+        fontsize=10,
     )
     ax.invert_yaxis()
     ax.set_xlabel("value (percentages divided by 10)")
     ax.set_title("Does the model reproduce the published figures?")
-    fig.legend(loc="outside lower center", fontsize=8, ncols=2)
-    return fig
+    fig.legend(loc="outside lower center", fontsize=10, ncols=2)
+    pairs = "; ".join(
+        f"{f}: published {p:g}, model {m:g}"
+        for f, p, m in zip(r["figure"], r["published"], r["model"], strict=True)
+    )
+    return describe(fig, f"Published figures against the model: {pairs}.")
 
 
 @_styled
-def cost_bars(costs: pd.DataFrame, budget: float, fixed_cost: float) -> Figure:
+def cost_bars(
+    costs: pd.DataFrame, budget: float, fixed_cost: float, names: dict[str, str] | None = None
+) -> Figure:
     """Stacked cost parts per candidate rotation, with the budget line (R-C3)."""
     from .budget import COST_PARTS
 
-    fig, ax = _figure(8, max(2.6, 0.32 * len(costs) + 1.4))
+    fig, ax = _figure(7, max(2.6, 0.32 * len(costs) + 1.4))
     if costs.empty:
         ax.text(
             0.5, 0.5, "No rotation is possible to price", ha="center", va="center", transform=ax.transAxes
         )
         ax.set_axis_off()
         ax.set_title("What each rotation costs")
-        return fig
+        return describe(fig, "No rotation is possible to price.")
+    names = names or {}
     labels = [
-        f"{p}{' (plan)' if chosen else ''}"
+        f"{_short(names.get(p, p), 30)}{' (plan)' if chosen else ''}"
         for p, chosen in zip(costs["program_id"], costs["chosen"], strict=True)
     ]
     y = np.arange(len(costs))
@@ -291,19 +379,30 @@ def cost_bars(costs: pd.DataFrame, budget: float, fixed_cost: float) -> Figure:
         )
         left += values
     ax.axvline(budget, color=INK, linestyle="--", linewidth=1)
-    ax.text(budget, -0.9, f" budget ${budget:,.0f}", fontsize=8, va="bottom")
-    ax.set_yticks(y, labels, fontsize=8)
+    ax.text(budget, -0.9, f" budget ${budget:,.0f}", fontsize=10, va="bottom")
+    ax.set_yticks(y, labels, fontsize=10)
+    for tick, chosen in zip(ax.get_yticklabels(), costs["chosen"], strict=True):
+        if chosen:
+            tick.set_fontweight("bold")
     ax.invert_yaxis()
     ax.set_xlabel(f"cost per rotation (USD; visa fees ${fixed_cost:,.0f} once, not shown)")
     ax.set_title("What each rotation really costs")
-    fig.legend(loc="outside lower center", fontsize=7, ncols=6)
-    return fig
+    fig.legend(loc="outside lower center", fontsize=10, ncols=3)
+    total = costs["cost_usd"].astype(float)
+    plan = [f"{lab} ${v:,.0f}" for lab, v, c in zip(labels, total, costs["chosen"], strict=True) if c]
+    return describe(
+        fig,
+        f"Cost of one rotation at {len(costs)} programs, from ${total.min():,.0f} to ${total.max():,.0f}, "
+        f"against a budget of ${budget:,.0f}"
+        + (f"; planned: {', '.join(plan)}" if plan else "")
+        + f"; visa fees of ${fixed_cost:,.0f} are paid once on top.",
+    )
 
 
 @_styled
 def budget_curve(curve: pd.DataFrame, budget: float) -> Figure:
     """Gain in match chance and number of rotations as the budget varies."""
-    fig, ax = _figure(8, 3.8)
+    fig, ax = _figure(7, 3.8)
     ax.step(
         curve["budget_usd"],
         curve["gain_points"],
@@ -328,12 +427,24 @@ def budget_curve(curve: pd.DataFrame, budget: float) -> Figure:
     ax2.set_ylim(0, max(3.5, curve["rotations"].max() + 0.5))
     ax2.spines["top"].set_visible(False)
     ax.axvline(budget, color=INK, linestyle=":", linewidth=1)
-    ax.text(budget, ax.get_ylim()[1], "your budget ", fontsize=8, va="top", ha="right")
+    ax.text(budget, ax.get_ylim()[1], "your budget ", fontsize=10, va="top", ha="right")
     ax.set_title("What more budget buys")
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="lower right", fontsize=8)
-    return fig
+    ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="lower right", fontsize=10)
+    here = curve.loc[curve["budget_usd"] == budget]
+    best = curve.sort_values(["gain_points", "budget_usd"], ascending=[False, True]).iloc[0]
+    at = (
+        f"At your budget of ${budget:,.0f} the plan has {int(here['rotations'].iloc[0])} rotation(s) and gains "
+        f"{float(here['gain_points'].iloc[0]):.1f} percentage points. "
+        if len(here)
+        else ""
+    )
+    return describe(
+        fig,
+        at + f"The largest gain shown, {float(best['gain_points']):.1f} points, needs a budget of "
+        f"${float(best['budget_usd']):,.0f}.",
+    )
 
 
 @_styled
@@ -343,7 +454,7 @@ def gantt(
     """The plan on a calendar: window, rotation blocks, application deadlines, ERAS and Match."""
     import matplotlib.dates as mdates
 
-    fig, ax = _figure(9, 4.6)
+    fig, ax = _figure(7, 4.6)
     lanes = ["rotations", "deadlines", "tasks", "cycle"]
     ax.axvspan(window[0], window[1], color="#eeeeee", zorder=0, label="available window")
     for r in rotations.to_dict("records") if len(rotations) else []:
@@ -356,7 +467,7 @@ def gantt(
             edgecolor=INK,
             linewidth=0.6,
         )
-        ax.text(r["start"], -0.4, r["program_id"], fontsize=8, va="bottom")
+        ax.text(r["start"], -0.4, _short(r.get("name", r["program_id"]), 22), fontsize=10, va="bottom")
     lane_of = {"rotation": 0, "deadline": 1, "task": 2, "cycle": 3}
     marker = {"deadline": ("v", "#7f2704"), "task": ("o", "#9e9e9e"), "cycle": ("D", "#5f8dc9")}
     for kind, (m, color) in marker.items():
@@ -373,11 +484,25 @@ def gantt(
                 zorder=3,
             )
     ax.axvline(plan_date, color=INK, linestyle=":", linewidth=1)
-    ax.text(plan_date, 3.45, " plan date", fontsize=8)
+    ax.text(plan_date, 3.45, " plan date", fontsize=10)
     ax.set_yticks(range(len(lanes)), lanes)
     ax.set_ylim(3.7, -0.8)
     ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=[1, 3, 5, 7, 9, 11]))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     ax.set_xlabel("date")
     ax.set_title("From today to Match Day")
-    return fig
+    rots = [
+        f"{r['name']} from {r['start']:%d %b} to {r['end']:%d %b %Y}"
+        for r in (rotations.to_dict("records") if len(rotations) else [])
+    ]
+    deadlines = steps.loc[steps["kind"] == "deadline", "date"]
+    return describe(
+        fig,
+        (f"Rotations: {'; '.join(rots)}. " if rots else "No rotation planned. ")
+        + (
+            f"{len(deadlines)} deadlines from {min(deadlines):%d %b %Y} to {max(deadlines):%d %b %Y}. "
+            if len(deadlines)
+            else ""
+        )
+        + f"Available window {window[0]:%d %b} to {window[1]:%d %b %Y}; plan date {plan_date:%d %b %Y}.",
+    )

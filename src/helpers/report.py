@@ -2,15 +2,21 @@
 
 nbconvert's `basic` template renders cell outputs and markdown without inputs; the
 parameters cells (and cells tagged `remove-in-report`) are dropped, so no path or
-parameter value appears. The page carries its own CSS, images are inline, and a Content
-Security Policy forbids any network load or script, so it works offline and cannot run
-what a user typed.
+parameter value appears. The plan comes first
+(cells tagged `report-plan`), then programs, budget, timeline, the checklist and one
+folded appendix for method, sources and assumptions (cells tagged `report-method`). The
+page carries its own CSS, images are inline, and a Content Security Policy forbids any
+network load and every script but the page's own list sorter (allowed by its hash), so it
+works offline and cannot run what a user typed.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
 import html
+import re
 import shutil
 import subprocess
 import tempfile
@@ -18,14 +24,76 @@ from importlib import resources
 from pathlib import Path
 
 import nbformat
+from markupsafe import Markup
 from nbconvert import HTMLExporter
 
 from . import __version__
 from .outputs import write_atomic
 
 DROP_TAGS = {"parameters", "injected-parameters", "remove-in-report"}
-SECTIONS = (("tiering", "Tiering"), ("budget", "Budget"), ("timing", "Timing"))
+# Where each notebook's cells go by default, and the tags that send a cell elsewhere.
+NOTEBOOK_SECTIONS = ("programs", "budget", "timeline")
+PLACE_TAGS = {"report-plan": "plan", "report-checklist": "checklist", "report-method": "method"}
+SECTIONS = (
+    ("plan", "Plan"),
+    ("programs", "Programs"),
+    ("budget", "Budget"),
+    ("timeline", "Timeline"),
+    ("checklist", "Checklist"),
+    ("method", "Method"),
+)
+TITLES = {
+    "programs": "Programs: where to apply, and where a rotation counts",
+    "budget": "Budget: what rotations cost",
+    "timeline": "Timeline: from today to Match Day",
+    "checklist": "Checklist",
+}
+# The sections' earlier names (tiering, timing) still lead to them from old links.
+ALIASES = {"programs": "tiering", "timeline": "timing"}
+NO_ALT = "No description has been provided for this image"
+
+# The one script a report may run: sorting and filtering the full program list, and opening
+# the appendix for printing. The Content-Security-Policy allows this exact text (its hash).
+SCRIPT = """(function () {
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details").forEach(function (d) { d.open = true; });
+  });
+  var t = document.getElementById("all-programs");
+  if (!t) { return; }
+  var body = t.tBodies[0], rows = Array.prototype.slice.call(body.rows);
+  var q = document.querySelector("[data-filter]"), st = document.querySelector("[data-status]");
+  var count = document.querySelector("[data-count]");
+  function filter() {
+    var s = (q.value || "").toLowerCase(), v = st.value, n = 0;
+    rows.forEach(function (r) {
+      var ok = (!v || r.getAttribute("data-status") === v) && (!s || r.textContent.toLowerCase().indexOf(s) >= 0);
+      r.hidden = !ok;
+      if (ok) { n += 1; }
+    });
+    count.textContent = "showing " + n + " of " + rows.length;
+  }
+  q.addEventListener("input", filter);
+  st.addEventListener("change", filter);
+  var heads = t.tHead.rows[0].cells;
+  Array.prototype.forEach.call(t.tHead.querySelectorAll("button"), function (b) {
+    b.addEventListener("click", function () {
+      var th = b.parentNode, i = Array.prototype.indexOf.call(heads, th), key = b.getAttribute("data-key");
+      var asc = th.getAttribute("aria-sort") !== "ascending";
+      Array.prototype.forEach.call(heads, function (h) { if (h.hasAttribute("aria-sort")) { h.setAttribute("aria-sort", "none"); } });
+      th.setAttribute("aria-sort", asc ? "ascending" : "descending");
+      function val(r) {
+        if (key === "text") { return r.cells[i].textContent.trim().toLowerCase(); }
+        var x = r.getAttribute(key === "status" ? "data-statusorder" : "data-" + key);
+        return x === "" ? -1 : parseFloat(x);
+      }
+      rows.sort(function (a, c) { var x = val(a), y = val(c); var o = x < y ? -1 : (x > y ? 1 : 0); return asc ? o : -o; });
+      rows.forEach(function (r) { body.appendChild(r); });
+    });
+  });
+})();"""
+SCRIPT_HASH = "sha256-" + base64.b64encode(hashlib.sha256(SCRIPT.encode("utf-8")).digest()).decode("ascii")
 CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
+REPORT_CSP = CSP + f"; script-src '{SCRIPT_HASH}'"
 
 _EXPORTER: HTMLExporter | None = None
 
@@ -40,59 +108,126 @@ def exporter() -> HTMLExporter:
     return _EXPORTER
 
 
-def strip_for_report(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
-    """A copy without parameters cells, report-hidden cells, error tracebacks or stderr."""
+def _tags(cell) -> set[str]:
+    return set(cell.get("metadata", {}).get("tags", []))
+
+
+def strip_for_report(nb: nbformat.NotebookNode, prefix: str = "") -> nbformat.NotebookNode:
+    """A copy without parameters cells, report-hidden cells, error tracebacks or stderr.
+
+    Markdown headings move one level down (the page has its own h1), and cell ids get
+    `prefix` so that cells of different notebooks never share an id in one page.
+    """
     nb = copy.deepcopy(nb)
     cells = []
     for cell in nb.cells:
-        tags = set(cell.get("metadata", {}).get("tags", []))
-        if tags & DROP_TAGS:
+        if _tags(cell) & DROP_TAGS:
             continue
         if cell.cell_type == "code":
             cell.outputs = [
-                o
+                described_image(o)
                 for o in cell.get("outputs", [])
                 if not (o.get("output_type") == "stream" and o.get("name") == "stderr")
             ]
+        elif cell.cell_type == "markdown":
+            cell.source = re.sub(r"^(#{1,5}) ", r"#\1 ", cell.source, flags=re.MULTILINE)
+        if prefix and cell.get("id"):
+            cell.id = f"{prefix}-{cell.id}"
         cells.append(cell)
     nb.cells = cells
     return nb
 
 
-def notebook_body(nb: nbformat.NotebookNode) -> str:
-    body, _ = exporter().from_notebook_node(strip_for_report(nb))
+def described_image(output):
+    """A PNG output that carries alt text (plots.describe) as an <img> with that alt text and
+    its shown size (nbconvert's own image markup has no place for a description)."""
+    data = output.get("data", {})
+    md = output.get("metadata", {}).get("image/png", {})
+    if "image/png" not in data or not md.get("alt"):
+        return output
+    size = "".join(f" {k}='{int(md[k])}'" for k in ("width", "height") if k in md)
+    src = "".join(str(data["image/png"]).split())
+    output = copy.deepcopy(output)
+    output["data"] = {
+        "text/html": f'<img src="data:image/png;base64,{src}" alt="{html.escape(md["alt"], quote=True)}"{size}>'
+    }
+    return output
+
+
+def notebook_body(nb: nbformat.NotebookNode, prefix: str = "") -> str:
+    body, _ = exporter().from_notebook_node(strip_for_report(nb, prefix))
     return body
+
+
+def split_cells(nb: nbformat.NotebookNode, default: str) -> dict[str, nbformat.NotebookNode]:
+    """The notebook's cells by the report section they go to (tags move a cell)."""
+    parts: dict[str, list] = {}
+    for cell in nb.cells:
+        place = next((v for k, v in PLACE_TAGS.items() if k in _tags(cell)), default)
+        parts.setdefault(place, []).append(cell)
+    out = {}
+    for place, cells in parts.items():
+        sub = copy.copy(nb)
+        sub.cells = cells
+        out[place] = sub
+    return out
+
+
+_ID = re.compile(r"""(\sid=)(["'])([^"']+)\2""")
+
+
+def unique_ids(page: str) -> str:
+    """Give every repeated id in a page a numbered suffix (the first keeps its name)."""
+    seen: dict[str, int] = {}
+
+    def fix(m: re.Match) -> str:
+        name = m.group(3)
+        n = seen.get(name, 0)
+        seen[name] = n + 1
+        return m.group(0) if n == 0 else f"{m.group(1)}{m.group(2)}{name}-{n + 1}{m.group(2)}"
+
+    return _ID.sub(fix, page)
+
+
+def fix_images(page: str) -> str:
+    """Images without a description get one from their figure title (the kit sets alt text
+    from the data; this only catches an image that came without it)."""
+    return page.replace(f'alt="{NO_ALT}"', 'alt="Figure (described in the text around it)"')
+
+
+def _css_text(text: str) -> str:
+    """Text safe inside a CSS string in a <style> element (ids are letters, digits, . _ -)."""
+    return re.sub(r"[^A-Za-z0-9 ._:·-]", "", text)[:80]
 
 
 def render(
     applicant_id: str, name: str | None, notebooks: list[nbformat.NotebookNode], generated: str
 ) -> str:
     """The report page for one applicant from its executed notebooks (in section order)."""
+    from .views import render_template
+
     css = resources.files("helpers").joinpath("templates/report.css").read_text(encoding="utf-8")
-    who = html.escape(applicant_id) + (f" — {html.escape(name)}" if name else "")
-    parts = [
-        "<!DOCTYPE html>",
-        "<html lang='en'><head><meta charset='utf-8'>",
-        f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">",
-        "<meta name='viewport' content='width=device-width, initial-scale=1'>",
-        f"<title>awayplan report: {html.escape(applicant_id)}</title>",
-        f"<style>{css}</style></head><body>",
-        "<header class='report'>",
-        f"<h1>Away-rotation plan for {who}</h1>",
-        f"<p>Diagnostic radiology, for a non-US international medical graduate. Generated {html.escape(generated)} by awayplan {__version__}.</p>",
-        "<p>Blank facts in the program table are shown as <em>unknown — confirm with the program</em>; every number cites a source or a named assumption (see the end of the timing section).</p>",
-        "<nav class='toc'>" + "".join(f"<a href='#{key}'>{title}</a>" for key, title in SECTIONS) + "</nav>",
-        "</header>",
-    ]
-    for (key, title), nb in zip(SECTIONS, notebooks, strict=True):
-        parts.append(f"<section class='analysis' id='{key}' aria-label='{title}'>")
-        parts.append(notebook_body(nb))
-        parts.append("</section>")
-    parts.append(
-        "<footer>This plan is advice built from published aggregates and stated assumptions; it is not a promise of any outcome. Check NRMP's and each program's current terms and dates.</footer>"
+    places: dict[str, list[str]] = {key: [] for key, _ in SECTIONS}
+    for default, nb in zip(NOTEBOOK_SECTIONS, notebooks, strict=True):
+        for place, sub in split_cells(nb, default).items():
+            places[place].append(notebook_body(sub, prefix=default))
+    body = {k: Markup("\n".join(v)) for k, v in places.items()}
+    page = render_template(
+        "report.html.j2",
+        applicant_id=applicant_id,
+        name=name or "",
+        generated=generated,
+        version=__version__,
+        csp=REPORT_CSP,
+        css=Markup(css),
+        footer_text=_css_text(f"{applicant_id} · report built {generated[:10]}"),
+        sections=SECTIONS,
+        titles=TITLES,
+        aliases=ALIASES,
+        body=body,
+        script=Markup(SCRIPT),
     )
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    return unique_ids(fix_images(page))
 
 
 def write_report(
