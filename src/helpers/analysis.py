@@ -278,7 +278,9 @@ def analyse(
     )
     table["leverage"] = lev.to_numpy()
     _reserved_tracks(profile, table)
-    table["answered"] = answered_notes(programs).to_numpy()  # cells filled from programs' answers, with source
+    table["answered"] = answered_notes(
+        programs
+    ).to_numpy()  # cells filled from programs' answers, with source
     table.loc[table["status"] == "excluded", "tier"] = None
 
     cal = calibrate(str(facts.folder))

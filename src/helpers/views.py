@@ -389,7 +389,18 @@ def _city_state(r: dict) -> str:
 
 @_table("Planned away rotations", numeric=("cost",))
 def plan_table(a: Analysis) -> pd.DataFrame:
-    cols = ["program", "where", "tier", "kind", "dates", "apply by", "cost", "estimated parts", "leverage", "serves"]
+    cols = [
+        "program",
+        "where",
+        "tier",
+        "kind",
+        "dates",
+        "apply by",
+        "cost",
+        "estimated parts",
+        "leverage",
+        "serves",
+    ]
     if not len(a.rotations):
         return pd.DataFrame(columns=cols)
     cities = dict(zip(a.table["program_id"], a.table.get("city", pd.Series(dtype=str)), strict=False))
