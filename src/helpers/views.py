@@ -828,6 +828,20 @@ def plan_context(a: Analysis) -> dict:
         "chance_without": about(chance(round(base * 20) / 20)),
         "chance_with": about(chance(round(planned * 20) / 20)),
         "gain_points": round(100 * (planned - base), 1),
+        "if_interviewed_with": about(
+            chance(round(a.with_plan["match_probability_if_interviewed"] * 20) / 20)
+        ),
+        "if_interviewed_without": about(
+            chance(round(a.baseline["match_probability_if_interviewed"] * 20) / 20)
+        ),
+        "blocked": a.match_probability["blocked"],
+        "condition": a.match_probability["condition"],
+        "gains": [
+            {"name": n, "host": round(h, 1), "letter": round(g, 1)}
+            for n, h, g in zip(
+                a.rotations["name"], a.rotations["gain_host"], a.rotations["gain_letter"], strict=True
+            )
+        ],
         "chance_range": chance_range(
             a.with_plan["match_probability_p10"], a.with_plan["match_probability_p90"]
         ),
