@@ -399,7 +399,10 @@ def analyse(
         or plan_date > profile.window_end
         or int((table["status"] != "excluded").sum()) == 0
     )
-    steps = milestones(profile, rot_dicts, cycle, assume, today, facts=facts, late=late)
+    steps = milestones(
+        profile, rot_dicts, cycle, assume, today, facts=facts, late=late or blocked is not None
+    )
+    steps = _step1_steps(steps, profile, plan_date, condition, blocked, not_before, dates)
 
     analysis = Analysis(
         profile=profile,
@@ -492,6 +495,59 @@ def step1_gate(
         None,
         result,
     )
+
+
+def _step1_steps(
+    steps: pd.DataFrame,
+    profile: Profile,
+    plan_date: dt.date,
+    condition: dict | None,
+    blocked: dict | None,
+    result: dt.date | None,
+    dates: dict,
+) -> pd.DataFrame:
+    """R-G1: without a Step 1 pass the plan leads with the exam and its dates."""
+    if profile.step1 == "pass" or not (condition or blocked):
+        return steps
+    verb = "Retake" if profile.step1 == "fail" else "Take"
+    rows = [
+        {
+            "date": plan_date,
+            "what": f"{verb} Step 1 first: book the exam now; nothing else in this plan is paid for before the result",
+            "rule": "R-G1",
+            "kind": "other",
+            "lane": "task",
+            "status": "plan",
+            "end": None,
+        }
+    ]
+    if condition and result is not None:
+        rows.append(
+            {
+                "date": result,
+                "what": "Step 1 result expected (the first host application waits for it)",
+                "rule": "R-G1",
+                "kind": "other",
+                "lane": "task",
+                "status": "plan",
+                "end": None,
+            }
+        )
+        review = dates["programs_review"]
+        rows.append(
+            {
+                "date": review,
+                "what": "Latest Step 1 result that still serves this cycle (programs start reviewing applications)",
+                "rule": "R-G1",
+                "kind": "other",
+                "lane": "task",
+                "status": "plan",
+                "end": None,
+            }
+        )
+    extra = pd.DataFrame(rows).reindex(columns=steps.columns)
+    out = pd.concat([extra, steps], ignore_index=True) if len(steps) else extra
+    return out.sort_values(["date"], kind="stable").reset_index(drop=True)
 
 
 def _step3_gate(step3: dict | None) -> dict | None:
