@@ -878,6 +878,7 @@ PROGRAM_COLUMNS = [
     "leverage",
     "reasons",
     "questions",
+    "answered by the program",
 ]
 
 
@@ -902,9 +903,16 @@ def program_list(a: Analysis) -> pd.DataFrame:
                 "leverage": "" if lev is None else f"{lev:.2f}",
                 "reasons": _join(reasons),
                 "questions": " ".join(plain(q) for q in questions),
+                "answered by the program": _answered(r),
             }
         )
     return pd.DataFrame(rows, columns=PROGRAM_COLUMNS)
+
+
+def _answered(r) -> str:
+    """Cells filled from a program's own answer, with date and source (merge-answers)."""
+    value = getattr(r, "answered", "")
+    return value if isinstance(value, str) else ""
 
 
 def save_program_list(a: Analysis, out_dir) -> list:
@@ -960,9 +968,11 @@ def _short_reasons(a: Analysis) -> list[str]:
     out = []
     for r in _ordered(a.table).itertuples(index=False):
         if r.status == "excluded":
-            out.append(_join(r.excluded_by))
+            text = _join(r.excluded_by)
         else:
-            out.append(_join([x for x in r.reasons if "unknown" in x]))
+            text = _join([x for x in r.reasons if "unknown" in x])
+        answered = _answered(r)
+        out.append(f"{text} Answered by the program: {answered}".strip() if answered else text)
     return out
 
 
