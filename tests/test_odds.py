@@ -112,6 +112,12 @@ def test_R_G1_step1_not_passed_makes_the_chance_conditional_and_lower(base):
     weeks = int(ASSUME.value("step1_gate")["retake_weeks"])
     result = a.plan_date + dt.timedelta(weeks=weeks)
     assert len(a.rotations) and all(r >= result for r in a.rotations["apply_by"])
+    # the dated steps lead with the exam and its dates
+    first = a.steps.iloc[0]
+    assert first["rule"] == "R-G1" and first["date"] == a.plan_date
+    assert {result, dt.date.fromisoformat(mp["condition"]["by"])} <= set(
+        a.steps.loc[a.steps["rule"] == "R-G1", "date"]
+    )
 
 
 def test_R_G1_step1_too_late_blocks_this_cycle():

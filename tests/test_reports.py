@@ -209,6 +209,7 @@ def test_full_program_list_beside_the_report(cohort_run):
         "leverage",
         "reasons",
         "questions",
+        "answered by the program",
     ]
     assert {r["tier"] for r in rows} <= {"high reach", "mid-tier", "IMG-friendly", "no tier", ""}
     assert sum(r["planned rotation"] == "yes" for r in rows) == len(s["rotations"])

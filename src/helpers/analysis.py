@@ -56,6 +56,7 @@ from .timeline import (
     milestones,
     needs_entry_visa,
     sequence_explanation,
+    step_row,
     training_start,
 )
 
@@ -511,39 +512,32 @@ def _step1_steps(
         return steps
     verb = "Retake" if profile.step1 == "fail" else "Take"
     rows = [
-        {
-            "date": plan_date,
-            "what": f"{verb} Step 1 first: book the exam now; nothing else in this plan is paid for before the result",
-            "rule": "R-G1",
-            "kind": "other",
-            "lane": "task",
-            "status": "plan",
-            "end": None,
-        }
+        step_row(
+            plan_date,
+            f"{verb} Step 1 first: book the exam now; nothing else in this plan is paid for before the result",
+            "R-G1",
+            "other",
+            "task",
+        )
     ]
     if condition and result is not None:
         rows.append(
-            {
-                "date": result,
-                "what": "Step 1 result expected (the first host application waits for it)",
-                "rule": "R-G1",
-                "kind": "other",
-                "lane": "task",
-                "status": "plan",
-                "end": None,
-            }
+            step_row(
+                result,
+                "Step 1 result expected (the first host application waits for it)",
+                "R-G1",
+                "other",
+                "task",
+            )
         )
-        review = dates["programs_review"]
         rows.append(
-            {
-                "date": review,
-                "what": "Latest Step 1 result that still serves this cycle (programs start reviewing applications)",
-                "rule": "R-G1",
-                "kind": "other",
-                "lane": "task",
-                "status": "plan",
-                "end": None,
-            }
+            step_row(
+                dates["programs_review"],
+                "Latest Step 1 result that still serves this cycle (programs start reviewing applications)",
+                "R-G1",
+                "other",
+                "task",
+            )
         )
     extra = pd.DataFrame(rows).reindex(columns=steps.columns)
     out = pd.concat([extra, steps], ignore_index=True) if len(steps) else extra

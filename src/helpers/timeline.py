@@ -326,17 +326,7 @@ def milestones(
     ) -> None:
         assert kind in DEADLINE_KINDS, kind
         lane = _LANE.get(kind, "cycle" if status in ("official", "estimated") and rule == "cycle" else "task")
-        rows.append(
-            {
-                "date": date,
-                "what": what,
-                "rule": rule,
-                "kind": kind,
-                "lane": lane,
-                "status": status,
-                "end": end,
-            }
-        )
+        rows.append(step_row(date, what, rule, kind, lane, status, end))
 
     if rotations:
         first_apply = min(r["apply_by"] for r in rotations)
@@ -470,7 +460,16 @@ def milestones(
     return frame.reset_index(drop=True)
 
 
-def _row(date: dt.date, what: str, rule: str, kind: str, lane: str, status: str = "plan") -> dict:
+def step_row(
+    date: dt.date,
+    what: str,
+    rule: str,
+    kind: str,
+    lane: str,
+    status: str = "plan",
+    end: dt.date | None = None,
+) -> dict:
+    """One dated step as the milestones table holds it."""
     return {
         "date": date,
         "what": what,
@@ -478,7 +477,7 @@ def _row(date: dt.date, what: str, rule: str, kind: str, lane: str, status: str 
         "kind": kind,
         "lane": lane,
         "status": status,
-        "end": None,
+        "end": end,
     }
 
 
@@ -492,7 +491,7 @@ def _ecfmg_rows(
     rank = next(c for c in cycle if c.key == "rank_list_deadline")
     start = training_start(profile.application_cycle, assume)
     rows = [
-        _row(
+        step_row(
             rank.date,
             "ECFMG exam requirements met (Step 1 and Step 2 CK passed) by the rank-list deadline",
             "R-G2",
@@ -506,7 +505,7 @@ def _ecfmg_rows(
     weeks = int(ecfmg_fact(facts, "diploma_to_certificate_weeks")["value"])
     if profile.is_student and grad is not None:
         rows.append(
-            _row(
+            step_row(
                 grad,
                 "Send ECFMG your final diploma as soon as it is issued: the certificate needs it (ECFMG verifies it with your school)",
                 "R-G2",
@@ -517,7 +516,7 @@ def _ecfmg_rows(
         )
     late = " - after training starts: ask programs and ECFMG now" if cert > start else ""
     rows.append(
-        _row(
+        step_row(
             cert,
             f"ECFMG certificate expected (about {weeks} weeks after the diploma reaches ECFMG; needed before training starts on {start:%d %b %Y}){late}"
             if profile.is_student
@@ -550,21 +549,21 @@ def still_possible(
         else ""
     )
     return [
-        _row(
+        step_row(
             ask,
             "Ask faculty who know your clinical or research work for letters; give each the ERAS letter request form and your CV",
             "R-W8",
             "letter_request",
             "task",
         ),
-        _row(
+        step_row(
             velective,
             f"Start a {weeks}-week virtual radiology elective with a US department (no visa or travel){after}",
             "R-V3",
             "other",
             "task",
         ),
-        _row(
+        step_row(
             plan + dt.timedelta(days=int(lp["research_start_days"])),
             "Start imaging research with a US team (remote counts); list it in ERAS and ask the supervisor for a letter",
             "R-V3",
@@ -581,7 +580,7 @@ def next_cycle_dates(profile: Profile, facts: Facts, assume: Assumptions) -> lis
     lead = float(assume.value("default_application_lead_weeks"))
     may = nth_weekday(nxt, 5, calendar.MONDAY, 1)
     rows = [
-        _row(
+        step_row(
             may - dt.timedelta(weeks=lead),
             f"Next cycle ({nxt}): apply to hosts for a May-July {nxt} rotation by about this date (R-W4 lead time)",
             "R-W4",
@@ -597,7 +596,7 @@ def next_cycle_dates(profile: Profile, facts: Facts, assume: Assumptions) -> lis
         ("match_day", "match_day"),
     ):
         c = cyc[key]
-        rows.append(_row(c.date, f"Next cycle ({nxt}): {c.what}", "R-V3", kind, "cycle", c.status))
+        rows.append(step_row(c.date, f"Next cycle ({nxt}): {c.what}", "R-V3", kind, "cycle", c.status))
     return rows
 
 
