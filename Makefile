@@ -3,7 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 LOCK   := constraints.txt
-RUN_STAMP  := $(VENV)/.installed-run
+# Install stamps: runtime dependencies, then the test extra (`make lab STAMP=` skips the install).
+STAMP      := $(VENV)/.installed
 TEST_STAMP := $(VENV)/.installed-test
 PIP    := $(BIN)/python -m pip install --quiet --constraint $(LOCK)
 NBSTRIP_KEYS := metadata.papermill cell.metadata.papermill
@@ -11,7 +12,7 @@ NBSTRIP_KEYS := metadata.papermill cell.metadata.papermill
 .PHONY: run test test-fast lab lint format browser bench lock clean
 
 # The main job's environment: runtime dependencies only, at the versions in constraints.txt.
-$(RUN_STAMP): pyproject.toml $(LOCK)
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "awayplan needs Python 3.11 or newer")'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
@@ -19,11 +20,11 @@ $(RUN_STAMP): pyproject.toml $(LOCK)
 	@touch $@
 
 # The same, plus the test and lint tools (pytest, nbval, ruff, nbstripout, playwright).
-$(TEST_STAMP): $(RUN_STAMP)
+$(TEST_STAMP): $(STAMP) pyproject.toml $(LOCK)
 	$(PIP) -e '.[test]'
 	@touch $@
 
-run: $(RUN_STAMP)
+run: $(STAMP)
 	$(BIN)/awayplan report --cohort data/example-cohort --out reports
 
 test: $(TEST_STAMP) browser lint
@@ -47,13 +48,13 @@ format: $(TEST_STAMP)
 # `python3` kernel; Jupyter started from .venv resolves it to .venv's own Python, and
 # JUPYTER_PREFER_ENV_PATH=1 keeps a user-level `python3` kernel from shadowing it. As root
 # (containers) JupyterLab refuses to start without --allow-root. Extra flags: LAB_ARGS=...
-lab: $(RUN_STAMP)
+lab: $(STAMP)
 	JUPYTER_PREFER_ENV_PATH=1 $(BIN)/jupyter lab --ServerApp.root_dir=notebooks \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 # Cohort throughput against plain papermill + nbconvert, same content check, peak memory.
 # `make bench BENCH_ARGS=--scale` also times 100 and 1,000 applicants (about 40 minutes on 2 cores).
-bench: $(RUN_STAMP)
+bench: $(STAMP)
 	$(BIN)/python scripts/bench.py $(BENCH_ARGS)
 
 # Debian's chromium prints the PDFs and runs the browser tests.

@@ -558,7 +558,8 @@ def _mixed_run(fmt: str, folder: Path):
     cohort = write_cohort(folder / f"cohort.{fmt}", rows)
     out = folder / "out"
     res = awayplan("report", "--cohort", str(cohort), "--out", str(out), "--no-pdf")
-    manifest = list(csv.DictReader((out / "manifest.csv").open(encoding="utf-8")))
+    with (out / "manifest.csv").open(encoding="utf-8") as fh:
+        manifest = list(csv.DictReader(fh))
     return folder, out, res, manifest
 
 

@@ -73,7 +73,8 @@ def assert_complete(folder: Path) -> None:
 
 
 def read_manifest(out: Path) -> dict[str, dict]:
-    rows = list(csv.DictReader((out / "manifest.csv").open(encoding="utf-8")))
+    with (out / "manifest.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert list(rows[0]) == list(batch.MANIFEST_FIELDS)
     return {r["applicant_id"]: r for r in rows}
 

@@ -25,7 +25,8 @@ def test_every_example_applicant_gets_a_report(cohort_run):
     res, out = cohort_run
     assert res.returncode == 0, res.stderr
     ids = sorted(p.stem for p in (ROOT / "data" / "example-cohort").glob("*.yaml"))
-    rows = list(csv.DictReader((out / "manifest.csv").open()))
+    with (out / "manifest.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
     assert [r["status"] for r in rows] == ["ok"] * len(ids)
     assert list(rows[0]) == ["applicant_id", "status", "seconds", "error"]
     index = (out / "index.html").read_text()

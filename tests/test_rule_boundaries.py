@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import make_profile, make_programs
+from test_tiering import MIDDLE
 
 from helpers.assumptions import Assumptions, load_assumptions
 from helpers.eligibility import assess
@@ -148,15 +149,7 @@ def test_R_B2_modest_cut_at_just_below_and_just_above():
 # --------------------------------------------------------------------------------------
 # R-T1/R-T3: reach cut-offs (high_reach at or above high_reach_min, img_friendly at or below img_friendly_max)
 
-PROGRAM = {
-    "setting": "hybrid",
-    "research_strength": "medium",
-    "nci_cancer_center": "false",
-    "fellowships": "2",
-    "positions": "8",
-    "non_us_img_recent": "1",
-    "img_share_pct": "8",
-}
+PROGRAM = MIDDLE  # a hybrid program between the cuts
 
 
 def reach_of(row: dict) -> float:

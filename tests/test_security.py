@@ -161,7 +161,8 @@ EVIL_BAD_VALUE = "<img src=x onerror=alert('visa')>"
 def evil_run(tmp_path_factory):
     """A cohort whose every user-typed text is markup: two applicants and one rejected row."""
     folder = tmp_path_factory.mktemp("evil")
-    rows = list(csv.DictReader((ROOT / "data" / "programs.csv").open(encoding="utf-8")))[:40]
+    with (ROOT / "data" / "programs.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))[:40]
     for row, (pid, name) in zip(rows, [*EVIL_PROGRAMS.items(), *[(None, None)] * 40], strict=False):
         # Open on every count, so that these programs reach the tables, the plan and the figures.
         row.update(considers_imgs="true", sponsors_j1="true", sponsors_h1b="true", visiting_students="vslo")
@@ -244,7 +245,8 @@ def test_overview_shows_ids_and_user_text_as_text(evil_run):
 
 @pytest.mark.slow
 def test_dollar_signs_in_program_ids_are_plain_text(tmp_path):
-    rows = list(csv.DictReader((ROOT / "data" / "programs.csv").open(encoding="utf-8")))[:40]
+    with (ROOT / "data" / "programs.csv").open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))[:40]
     for i, row in enumerate(rows):
         row.update(
             program_id=f"P{i}$x^$", considers_imgs="true", sponsors_j1="true", visiting_students="vslo"
@@ -483,6 +485,7 @@ def test_a_cohort_run_killed_midway_loses_nothing_on_rerun(tmp_path):
             time.sleep(0.05)
     finally:
         _kill_tree(proc)
+        log.close()
     assert proc.returncode == -signal.SIGKILL, "the run ended before it could be killed midway"
 
     # Killed: whatever is visible is a complete report; the rest is missing, not half-written.
