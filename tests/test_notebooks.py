@@ -80,11 +80,11 @@ def test_papermill_with_parameters_writes_a_valid_summary(tmp_path, applicant):
         }
         assert any(w.rule == "R-W5" for w in s.warnings)
     if applicant == "fx-rich-student":
-        # R-N2: the budget would stretch to a third rotation, but no third program gives a
-        # geographic or fit reason, so the plan stays at two (R-N1) and says why.
-        assert len(s.rotations) == 2
+        # R-N2: $20,000 stretches to a third rotation, and a third msk-strong host gives the
+        # specific fit reason the rule asks for: the plan takes it and names the reason.
+        assert len(s.rotations) == 3
         n2 = [a["message"] for a in s.advice if a["rule"] == "R-N2"]
-        assert len(n2) == 1 and n2[0].startswith("a third rotation is not advised")
+        assert len(n2) == 1 and n2[0].startswith("a third rotation is justified") and "msk" in n2[0]
         assert any(a["rule"] == "R-N1" for a in s.advice)
     assert (out / "plan.ics").read_bytes().startswith(b"BEGIN:VCALENDAR")
 

@@ -502,7 +502,8 @@ def test_a_cohort_run_killed_midway_loses_nothing_on_rerun(tmp_path):
     )
     for aid in ids:
         assert_complete(out / aid)
-    manifest = list(csv.DictReader((out / "manifest.csv").open(encoding="utf-8")))
+    with (out / "manifest.csv").open(encoding="utf-8") as f:
+        manifest = list(csv.DictReader(f))
     assert sorted(r["applicant_id"] for r in manifest) == ids
     assert {r["status"] for r in manifest} == {"ok"}
     index = Page((out / "index.html").read_text(encoding="utf-8"))

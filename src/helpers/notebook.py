@@ -51,15 +51,18 @@ def _analysis(profile_sig: tuple, programs_sig: tuple, today: dt.date) -> Analys
 
 
 def save_outputs(profile_path: str | Path, programs_path: str | Path, out_dir: str | Path) -> list[Path]:
-    """summary.json and plan.ics for these inputs: what a batch run calls in the applicant's
+    """summary.json, plan.ics and the program list for these inputs: what a batch run calls in the applicant's
     kernel once the notebooks are done (the analysis they showed is reused, not recomputed)."""
     return save(run(profile_path, programs_path), out_dir)
 
 
 def save(a: Analysis, out_dir: str | Path | None) -> list[Path]:
-    """Write summary.json and plan.ics into out_dir (nothing when out_dir is None)."""
+    """Write summary.json, plan.ics and the full program list (programs.csv, programs.xlsx)
+    into out_dir (nothing when out_dir is None)."""
     if not out_dir:
         return []
+    from .views import save_program_list
+
     out = Path(out_dir)
     ics = to_ics(a.profile.applicant_id, a.steps, a.plan_date)
-    return [write_summary(a, out), write_atomic(out / "plan.ics", ics)]
+    return [write_summary(a, out), write_atomic(out / "plan.ics", ics), *save_program_list(a, out)]

@@ -92,12 +92,12 @@ def chance(x: float | None) -> str:
     """A probability in words: "under 1%" rather than "0%", "over 99%" rather than "100%"."""
     if x is None or x != x:
         return "—"
-    x = abs(float(x))
-    if x < 0.005:
+    shown = f"{100 * abs(float(x)):.0f}"  # decide on the rounded figure: 0.5% prints as "0"
+    if shown == "0":
         return "under 1%"
-    if x > 0.995:
+    if shown == "100":
         return "over 99%"
-    return f"{100 * x:.0f}%"
+    return f"{shown}%"
 
 
 def about(words: str) -> str:
