@@ -197,7 +197,8 @@ def test_full_program_list_beside_the_report(cohort_run):
     _, out = cohort_run
     folder = out / "ex01-j1-student"
     s = json.loads((folder / "summary.json").read_text())
-    rows = list(csv.DictReader((folder / "programs.csv").open(encoding="utf-8")))
+    with (folder / "programs.csv").open(encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     assert {r["program_id"] for r in rows} == {p["program_id"] for p in s["programs"]}
     assert list(rows[0]) == [
         "program_id",
@@ -215,7 +216,10 @@ def test_full_program_list_beside_the_report(cohort_run):
     assert {r["tier"] for r in rows} <= {"high reach", "mid-tier", "IMG-friendly", "no tier", ""}
     assert sum(r["planned rotation"] == "yes" for r in rows) == len(s["rotations"])
     wb = load_workbook(folder / "programs.xlsx", read_only=True)
-    assert wb.active.max_row == len(rows) + 1
+    try:
+        assert wb.active.max_row == len(rows) + 1
+    finally:
+        wb.close()
     html = (folder / "report.html").read_text()
     table = html[html.index('id="all-programs"') :]
     assert len(re.findall(r"<tr [^>]*data-status=", table[: table.index("</table>")])) == len(s["programs"])

@@ -385,8 +385,12 @@ def _applicant_text(path: Path) -> str:
     if path.suffix == ".xlsx":  # the full program list, as a workbook: its cells' text
         from openpyxl import load_workbook
 
-        rows = load_workbook(path, read_only=True).active.iter_rows(values_only=True)
-        return "\n".join(" ".join("" if v is None else str(v) for v in row) for row in rows)
+        wb = load_workbook(path, read_only=True)
+        try:
+            rows = wb.active.iter_rows(values_only=True)
+            return "\n".join(" ".join("" if v is None else str(v) for v in row) for row in rows)
+        finally:
+            wb.close()
     if path.suffix != ".ipynb":
         return path.read_text(encoding="utf-8")
     nb = nbformat.read(path, as_version=4)

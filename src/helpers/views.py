@@ -100,6 +100,12 @@ def chance(x: float | None) -> str:
     return f"{shown}%"
 
 
+def points(x: float) -> str:
+    """Percentage points with a sign, whole numbers shown whole ("+9.4", "+1", "0")."""
+    text = f"{float(x):+.1f}".removesuffix(".0")
+    return "0" if text in ("+0", "-0") else text
+
+
 def about(words: str) -> str:
     """ "about 45%", but "under 1%" as it is."""
     return words if words.startswith(("under", "over", "—")) else f"about {words}"
@@ -459,7 +465,7 @@ def effect_sensitivity(a: Analysis) -> pd.DataFrame:
             "channel": s["channel"].map({"host": "at the host", "letter": "letter and US experience"}),
             "reading": s["reading"],
             "match chance with the plan": s["match_probability"].map(_pct),
-            "gain (percentage points)": s["gain_points"].map(lambda v: f"{v:+.1f}".removesuffix(".0")),
+            "gain (percentage points)": s["gain_points"].map(points),
         }
     )
 
@@ -637,7 +643,7 @@ def factors_table(a: Analysis) -> pd.DataFrame:
             {
                 "what": FACTOR_LABELS.get(f["field"], f["field"]),
                 "your record": shown,
-                "effect on the match chance": f"{f['effect']:+.1f} points",
+                "effect on the match chance": f"{points(f['effect'])} points",
                 "basis": f["basis"],
             }
         )
@@ -685,9 +691,9 @@ def gains_table(a: Analysis) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "program": r["name"],
-            "at the host": r["gain_host"].map(lambda x: f"{x:+.1f} points"),
-            "through the letter and US experience": r["gain_letter"].map(lambda x: f"{x:+.1f} points"),
-            "total": (r["gain_host"] + r["gain_letter"]).map(lambda x: f"{x:+.1f} points"),
+            "at the host": r["gain_host"].map(lambda x: f"{points(x)} points"),
+            "through the letter and US experience": r["gain_letter"].map(lambda x: f"{points(x)} points"),
+            "total": (r["gain_host"] + r["gain_letter"]).map(lambda x: f"{points(x)} points"),
         }
     )
 
@@ -755,7 +761,7 @@ def _rests_on(a: Analysis) -> list[str]:
         if abs(f["effect"]) >= 0.5:
             label = FACTOR_LABELS.get(f["field"], humanize(f["field"]))
             value = "not given" if f["value"] is None else f["value"]
-            out.append(f"{label}: {value} ({f['effect']:+.1f} points against a typical record)")
+            out.append(f"{label}: {value} ({points(f['effect'])} points against a typical record)")
     if len(a.rotations):
         out.append(
             "each rotation counted at its host and, through its letter and US experience, everywhere (R-V4)"
@@ -827,7 +833,7 @@ def plan_context(a: Analysis) -> dict:
         ],
         "chance_without": about(chance(round(base * 20) / 20)),
         "chance_with": about(chance(round(planned * 20) / 20)),
-        "gain_points": round(100 * (planned - base), 1),
+        "gain_points": f"{100 * (planned - base):.1f}".removesuffix(".0"),
         "if_interviewed_with": about(
             chance(round(a.with_plan["match_probability_if_interviewed"] * 20) / 20)
         ),
@@ -837,7 +843,7 @@ def plan_context(a: Analysis) -> dict:
         "blocked": a.match_probability["blocked"],
         "condition": a.match_probability["condition"],
         "gains": [
-            {"name": n, "host": round(h, 1), "letter": round(g, 1)}
+            {"name": n, "host": points(h), "letter": points(g)}
             for n, h, g in zip(
                 a.rotations["name"], a.rotations["gain_host"], a.rotations["gain_letter"], strict=True
             )
