@@ -80,6 +80,8 @@ def _flat(value: Any) -> str:
         )
     if isinstance(value, list):
         return ", ".join(_flat(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # whole numbers shown whole
     return str(value)
 
 
