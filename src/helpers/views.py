@@ -760,7 +760,8 @@ def _rests_on(a: Analysis) -> list[str]:
     for f in moving[:3]:
         if abs(f["effect"]) >= 0.5:
             label = FACTOR_LABELS.get(f["field"], humanize(f["field"]))
-            value = "not given" if f["value"] is None else f["value"]
+            value = f["value"]
+            value = "not given" if value is None else (f"{value:g}" if isinstance(value, float) else value)
             out.append(f"{label}: {value} ({points(f['effect'])} points against a typical record)")
     if len(a.rotations):
         out.append(
