@@ -22,6 +22,7 @@ from .budget import (
     Objective,
     Plan,
     Preferences,
+    points_text,
     alternatives,
     build_candidates,
     choose,
@@ -699,7 +700,7 @@ def _warnings_and_advice(
             if round(g_alt, 1) > round(g_plan, 1):  # worth saying at the precision shown
                 ids = ", ".join(c.program_id for c in alt.chosen)
                 shape += (
-                    f". By the odds model alone {ids} would add {g_alt:.1f} points instead of {g_plan:.1f};"
+                    f". By the odds model alone {ids} would add {points_text(g_alt)} points instead of {points_text(g_plan)};"
                     " the plan prefers balance (set rotation_value.balance_bonus to 0 to follow the model alone)"
                 )
         else:
@@ -737,7 +738,7 @@ def _why_no_rotation(a: Analysis, today: dt.date | None) -> str:
     floor = float(a.assume.value("rotation_value")["min_gain_points"])
     best = 100 * float(a.candidates["gain"].max())
     if best < floor:
-        return f"no possible rotation adds {floor:g} points to your match chance (the best adds {best:.1f}), so the money does more elsewhere"
+        return f"no possible rotation adds {floor:g} points to your match chance (the best adds {points_text(best)}), so the money does more elsewhere"
     return "no affordable set adds enough to your chances"
 
 

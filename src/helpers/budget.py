@@ -75,6 +75,11 @@ REGION = {
 TIER_RANK = {"high_reach": 3, "mid_tier": 2, "img_friendly": 1}
 
 
+def points_text(x: float) -> str:
+    """Points to one decimal, whole numbers shown whole."""
+    return f"{x:.1f}".removesuffix(".0")
+
+
 def _num(value: object) -> float | None:
     return None if value is None or pd.isna(value) else float(value)
 
@@ -846,7 +851,7 @@ def choose(
             why = "your preferences" if prefs else "the ambitious half a strong profile calls for (R-B2)"
             notes.append(
                 f"R-B3: chosen for {why} over {other}, which the odds model alone would pick "
-                f"({100 * model_best.value:.1f} against {100 * sel.value:.1f} points with the balance bonus; "
+                f"({points_text(100 * model_best.value)} against {points_text(100 * sel.value)} points with the balance bonus; "
                 f"assumption preference.keep_share = {keep:g})"
             )
         for c in sel.chosen:
@@ -1018,7 +1023,7 @@ def alternatives(
     if weighed and weighed.get("hosts"):
         why.append(
             f"the plan weighed observerships at {weighed['hosts']} host(s) in your table and none adds "
-            f"{weighed['floor_points']:g} points to your match chance (the best adds {weighed['best_points']:.1f}); "
+            f"{weighed['floor_points']:g} points to your match chance (the best adds {points_text(weighed['best_points'])}); "
             "a paid placement differs only in being arranged for you, so take one for exposure or a letter, not for the odds"
         )
     if observership > left:
