@@ -297,10 +297,10 @@ class Factor:
         return float(np.exp(self.log_effect))
 
 
-def _saturating(x: float, scale: float) -> float:
+def _saturating(x, scale: float):
     """0 at x = 0, rising towards 1: each further unit adds less (concave, so channels of
-    several rotations never add up to more than their parts)."""
-    return float(1 - np.exp(-max(0.0, x) / scale))
+    several rotations never add up to more than their parts). Numbers or arrays."""
+    return 1 - np.exp(-np.maximum(x, 0.0) / scale)
 
 
 @dataclass(frozen=True)
@@ -332,10 +332,10 @@ class RecordEffects:
             reference=dict(r["reference"]),
         )
 
-    def letters(self, n: float) -> float:
+    def letters(self, n):
         return self.letters_max_log * _saturating(n, self.letters_scale)
 
-    def usce(self, months: float) -> float:
+    def usce(self, months):
         return self.usce_max_log * _saturating(months, self.usce_scale_months)
 
     def channel(self, letters: float, months: float) -> float:
@@ -523,16 +523,12 @@ class RecordChannel:
         lm = np.asarray(letters, dtype=float)
         mm = np.asarray(months, dtype=float)
 
-        def sat(x: np.ndarray, scale: float) -> np.ndarray:
-            return 1 - np.exp(-np.maximum(x, 0.0) / scale)
-
-        s = e.letters_max_log * (
-            sat(self.letters0 + lm, e.letters_scale) - sat(self.letters0, e.letters_scale)
+        return (
+            e.letters(self.letters0 + lm)
+            - e.letters(self.letters0)
+            + e.usce(self.months0 + mm)
+            - e.usce(self.months0)
         )
-        s = s + e.usce_max_log * (
-            sat(self.months0 + mm, e.usce_scale_months) - sat(self.months0, e.usce_scale_months)
-        )
-        return s
 
     def effect(self, shift: np.ndarray | float) -> np.ndarray:
         """Per-node change of log P(no match) for record shifts (shape: shifts x nodes)."""
