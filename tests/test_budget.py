@@ -3,6 +3,7 @@ alternatives (R-V3)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 
@@ -116,6 +117,70 @@ def test_optimiser_matches_exhaustive_search(seed):
     assert fast.cost <= budget + 1e-9
     for a, b in itertools.combinations(fast.chosen, 2):
         assert a.program_id != b.program_id and not a.block.overlaps(b.block)
+
+
+class ConcaveChannel:
+    """A stand-in for odds.RecordChannel: letters and months lower P(no match) with
+    diminishing returns, a little more at some quality nodes than at others."""
+
+    def __init__(self, nodes: int, rng):
+        self.scale = rng.uniform(0.1, 0.4, nodes)
+
+    def shift(self, letters, months):
+        return np.atleast_1d(np.asarray(letters, float) + 0.1 * np.asarray(months, float))
+
+    def effect(self, shift):
+        return -np.expm1(-shift)[:, None] * -self.scale[None, :]
+
+
+def lettered_instance(rng, n):
+    """A random instance whose rotations also add letters and US months (R-V4)."""
+    cands, objective = random_instance(rng, n)
+    cands = [
+        dataclasses.replace(
+            c, letter_weight=float(rng.choice([0.0, 0.5, 1.0])), usce_months=float(rng.choice([0.0, 0.9]))
+        )
+        for c in cands
+    ]
+    objective.channel = ConcaveChannel(len(objective.base), rng)
+    return cands, objective
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_optimiser_with_the_letter_channel_matches_exhaustive_search_at_every_budget(seed):
+    """The letter-class search, its cheapest-member pruning and the budget memo (largest
+    budget first, as the budget curve asks) give the exhaustive answer at every budget."""
+    rng = np.random.default_rng(1000 + seed)
+    cands, objective = lettered_instance(rng, int(rng.integers(3, 9)))
+    k = int(rng.integers(1, 4))
+    fixed = float(rng.choice([0, 435]))
+    for budget in (20000.0, 9000.0, 6500.0, 5000.0, 3500.0, 2000.0, 500.0):
+        fast = best_set(cands, k, budget, fixed, objective)
+        slow = exhaustive_best(cands, k, budget, fixed, objective)
+        assert fast.value == pytest.approx(slow.value, abs=1e-12), budget
+        assert [c.index for c in fast.chosen] == [c.index for c in slow.chosen], budget
+        assert fast.cost <= budget + 1e-9
+
+
+def test_budget_memo_answers_like_a_fresh_search():
+    """A remembered best set is reused only where it is still the best: the same answers
+    as searching each budget with a fresh objective."""
+    rng = np.random.default_rng(7)
+    cands, objective = lettered_instance(rng, 9)
+    budgets = [float(b) for b in rng.integers(1000, 16000, 30)]
+    for budget in budgets:
+        remembered = best_set(cands, 3, budget, 435.0, objective)
+        fresh_objective = Objective(
+            objective.base,
+            objective.effects,
+            objective.bonus,
+            objective.aspirational,
+            channel=objective.channel,
+        )
+        fresh = best_set(cands, 3, budget, 435.0, fresh_objective)
+        assert [c.index for c in remembered.chosen] == [c.index for c in fresh.chosen]
+        assert remembered.value == fresh.value
+    assert len(objective.__dict__["_best_sets"]) == 1
 
 
 def test_every_plan_respects_budget_and_three_at_most():

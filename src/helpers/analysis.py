@@ -140,7 +140,9 @@ class Analysis:
         )
         fit = dict(zip(self.table["program_id"], self.table["fit"].astype(float).fillna(0.0), strict=True))
         rows = []
-        for b in budgets:
+        # From the largest budget down: a best set found under a budget is remembered for
+        # every smaller budget it still fits (budget.best_set), so each step is searched once.
+        for b in reversed(budgets):
             plan = choose(
                 self.profile,
                 self.candidate_list,
@@ -161,7 +163,7 @@ class Analysis:
                     "cost_usd": plan.selection.cost,
                 }
             )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows[::-1])
 
     def top_candidates(self, top: int = 12) -> pd.DataFrame:
         """Cost parts of the most valuable block at each candidate program, plan first."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -214,7 +215,18 @@ class Objective:
         effect = self.letter_effect(letters, months)[0]
         sub = Objective(self.base * np.exp(effect), self.effects, self.bonus, self.aspirational, self.weights)
         sub.const = float(self.mean(self.base * -np.expm1(effect)))
+        sub._host_matrix = self.host_matrix()  # same host effects: share their matrix
         return sub
+
+    def host_matrix(self) -> tuple[dict[int, int], np.ndarray]:
+        """Every effect group's per-node 1 - e^effect as one matrix (row of each group), built
+        once and shared with the objectives `given_letters` derives."""
+        m = self.__dict__.get("_host_matrix")
+        if m is None:
+            ids = sorted(self.effects)
+            m = ({g: i for i, g in enumerate(ids)}, -np.expm1(np.stack([self.effects[g] for g in ids])))
+            self._host_matrix = m
+        return m
 
     def mean(self, per_node: np.ndarray) -> np.ndarray:
         return per_node @ self.weights
@@ -245,7 +257,8 @@ class Objective:
         ids = sorted(set(groups))
         if not ids:
             return {}
-        gains = (self.base[None, :] * -np.expm1(np.stack([self.effects[g] for g in ids]))) @ self.weights
+        row, matrix = self.host_matrix()
+        gains = (self.base[None, :] * matrix[[row[g] for g in ids]]) @ self.weights
         return dict(zip(ids, gains.tolist(), strict=True))
 
     def host_gain(self, cands: Sequence[Candidate]) -> float:
@@ -305,6 +318,24 @@ def _key(cands: Sequence[Candidate], value: float, fixed: float) -> tuple:
 def best_set(
     cands: Sequence[Candidate], k: int, budget: float, fixed_cost: float, objective: Objective
 ) -> Selection:
+    """The most valuable feasible set of at most k candidates (`_best_set`), remembered on the
+    objective for each candidate list: the best set found under budget B, costing C, is also
+    the best under any budget between C and B (a smaller budget only removes sets, and this
+    one is still among them). A budget curve or a preference search asks for many budgets
+    over the same candidates; each distinct answer is searched for once."""
+    key = (tuple(cands), k, round(fixed_cost, 6))
+    memo = objective.__dict__.setdefault("_best_sets", {}).setdefault(key, [])
+    for high, sel in memo:
+        if sel.cost - 1e-9 <= budget <= high:
+            return sel
+    sel = _best_set(cands, k, budget, fixed_cost, objective)
+    memo.append((budget, sel))
+    return sel
+
+
+def _best_set(
+    cands: Sequence[Candidate], k: int, budget: float, fixed_cost: float, objective: Objective
+) -> Selection:
     """Exact branch and bound: the most valuable feasible set of at most k candidates.
 
     Feasible = distinct programs, non-overlapping blocks, total cost (with the once-only
@@ -327,30 +358,34 @@ def best_set(
         for c in cands:
             classes.setdefault((c.letter_weight, c.usce_months), []).append(c)
         keys = sorted(classes, reverse=True)
-        plans = []
+        costs = {key: sorted(c.cost for c in members) for key, members in classes.items()}
+        combos = []
         for r in range(1, k + 1):
             for combo in itertools.combinations_with_replacement(keys, r):
-                lw = sum(x[0] for x in combo)
-                mo = sum(x[1] for x in combo)
-                sub = objective.given_letters(lw, mo)
-                tops = []
-                single = sub.host_singles([c.group for c in cands])
-                for key in set(combo):
-                    singles = sorted((single[c.group] for c in classes[key]), reverse=True)
-                    tops.extend(singles[: combo.count(key)])
-                cheapest = fixed_cost
-                for key in set(combo):
-                    costs = sorted(c.cost for c in classes[key])
-                    cheapest += sum(costs[: combo.count(key)])
-                if len(tops) < r or cheapest > budget + 1e-9:
-                    continue
-                bound = (1 + objective.bonus) * (sub.const + sum(tops))
-                plans.append((bound, combo, sub))
+                counts = {key: combo.count(key) for key in dict.fromkeys(combo)}
+                cheapest = fixed_cost + sum(sum(costs[key][:m]) for key, m in counts.items())
+                if all(len(classes[key]) >= m for key, m in counts.items()) and cheapest <= budget + 1e-9:
+                    combos.append((combo, counts))
+        plans = []
+        if combos:
+            # Every group's host gain under every combination's letter effect L, in one
+            # product: sum over nodes of w * base * e^L * (1 - e^effect).
+            row, matrix = objective.host_matrix()
+            letters = np.stack(
+                [objective.letter_effect(sum(x[0] for x in c), sum(x[1] for x in c))[0] for c, _ in combos]
+            )
+            singles = (matrix * (objective.base * objective.weights)[None, :]) @ np.exp(letters).T
+            consts = (objective.base[None, :] * -np.expm1(letters)) @ objective.weights
+            rows = {key: np.array([row[c.group] for c in members]) for key, members in classes.items()}
+            for j, (combo, counts) in enumerate(combos):
+                tops = sum(float(np.sort(singles[rows[key], j])[::-1][:m].sum()) for key, m in counts.items())
+                plans.append(((1 + objective.bonus) * (float(consts[j]) + tops), combo))
         plans.sort(key=lambda x: -x[0])
-        for bound, combo, sub in plans:
+        for bound, combo in plans:
             if best[0] is not None and bound < best[0][0] - 1e-12:
                 break
             pool = [c for key in set(combo) for c in classes[key]]
+            sub = objective.given_letters(sum(x[0] for x in combo), sum(x[1] for x in combo))
             _search(pool, len(combo), budget, fixed_cost, sub, best, combo)
     if best[0] is None:
         return Selection((), 0.0, 0.0)
@@ -383,6 +418,14 @@ def _search(
     # The balance bonus (R-B1) can only apply where an aspirational and a realistic member
     # are still possible: elsewhere the bound needs no bonus factor.
     asp_left = np.logical_or.accumulate(arr.aspirational[::-1])[::-1]
+    # The cheapest member still possible after each position: a set that cannot afford one
+    # more member is complete where it stands.
+    cheapest_after = [*np.minimum.accumulate(arr.cost[::-1])[::-1].tolist()[1:], math.inf]
+    two_cheapest = [math.inf] * (n + 1)  # two cheapest members from each position on, together
+    low = [math.inf, math.inf]
+    for i in range(n - 1, -1, -1):
+        low = sorted([*low, float(arr.cost[i])])[:2]
+        two_cheapest[i] = low[0] + low[1]
     real_left = np.logical_or.accumulate(arr.realistic[::-1])[::-1]
 
     def factor_at(start: int, chosen: Sequence[Candidate]) -> float:
@@ -435,8 +478,9 @@ def _search(
         room = k - len(chosen)
         if room == 0:
             return
-        if room == 1:
-            last_level(start, chosen, cost)
+        if room == 1 or cost + (0.0 if chosen else fixed_cost) + two_cheapest[start] > budget + 1e-9:
+            if room == 1 or combo is None:  # at most one more member fits
+                last_level(start, chosen, cost)
             return
         base_gain = objective.gain(chosen) if chosen else objective.const
         left = remaining(chosen)
@@ -452,7 +496,10 @@ def _search(
                 continue
             if all(compatible(c, o) for o in chosen):
                 chosen.append(c)
-                visit(i + 1, chosen, cost + extra)
+                if cost + extra + cheapest_after[i] <= budget + 1e-9:
+                    visit(i + 1, chosen, cost + extra)
+                else:  # no further member fits: only this set itself can count
+                    consider(chosen)
                 chosen.pop()
 
     visit(0, [], 0.0)
