@@ -19,7 +19,7 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PIP) -e .
 	@touch $@
 
-# The same, plus the test and lint tools (pytest, nbval, ruff, nbstripout, playwright).
+# The same, plus the test and lint tools (pytest, nbval, ruff, nbstripout, icalendar, pypdf).
 $(TEST_STAMP): $(STAMP) pyproject.toml $(LOCK)
 	$(PIP) -e '.[test]'
 	@touch $@

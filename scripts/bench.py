@@ -4,12 +4,18 @@ Builds a synthetic cohort (fixed seed, fictional applicants) and prints, in one 
   - the plain approach's throughput: for each applicant of a small sample, the papermill
     command line on each analysis notebook, then `jupyter nbconvert --to html` on each,
     one after another;
-  - the kit's throughput: `awayplan report --cohort` on the whole synthetic cohort;
+  - the kit's throughput: `awayplan report --cohort --no-pdf` on the whole synthetic cohort;
   - their ratio, whether both produced the same report content, and the kit's peak
     memory (all its processes together, sampled with psutil);
+  - where an applicant's time goes, stage by stage (`report --timings`): kernel start,
+    loading inputs, analysis, figures, the rest of notebook execution, outputs, HTML export,
+    PDF, writing files; and the cohort's own stages (overview, index);
+  - the same cohort with PDFs, and what they add; and PDF printing both ways on the same
+    reports: one chromium start per report (the command line) against one browser that
+    stays open (what the kit's workers use);
   - with --scale: the kit's time for 100 and for 1,000 applicants, and their ratio.
 
-    python scripts/bench.py [--n 40] [--plain 5] [--workers N] [--scale] [--keep DIR]
+    python scripts/bench.py [--n 16] [--plain 4] [--workers N] [--no-pdf] [--scale] [--keep DIR]
 
 Speed is measured here, never asserted in tests. Nothing it writes enters git (a
 temporary folder unless --keep is given).
@@ -195,9 +201,14 @@ def run_plain(rows: list[dict], work: Path) -> float:
     return time.perf_counter() - start
 
 
-def run_kit(cohort: Path, out: Path, workers: int | None) -> tuple[float, PeakMemory, str]:
+def run_kit(
+    cohort: Path, out: Path, workers: int | None, pdf: bool = False, timings: Path | None = None
+) -> tuple[float, PeakMemory, str]:
     """`awayplan report --cohort` as a user runs it; returns seconds, memory and its last line."""
-    cmd = [str(BIN / "awayplan"), "report", "--cohort", str(cohort), "--out", str(out), "--no-pdf"]
+    cmd = [str(BIN / "awayplan"), "report", "--cohort", str(cohort), "--out", str(out)]
+    cmd.append("--pdf" if pdf else "--no-pdf")
+    if timings is not None:
+        cmd += ["--timings", str(timings)]
     if workers:
         cmd += ["--workers", str(workers)]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
@@ -268,17 +279,69 @@ def mb(n: int) -> str:
     return f"{n / 2**20:,.0f} MB"
 
 
+def stage_table(path: Path, n: int, wall: float) -> list[str]:
+    """The --timings CSV as a table: per stage, seconds per applicant (mean over those built)
+    and share of the workers' time; then the cohort's own stages."""
+    from helpers.stages import ORDER
+
+    per: dict[str, float] = {}
+    cohort: dict[str, float] = {}
+    built = set()
+    with path.open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh):
+            seconds = float(row["seconds"])
+            if row["applicant_id"]:
+                built.add(row["applicant_id"])
+                per[row["stage"]] = per.get(row["stage"], 0.0) + seconds
+            else:
+                cohort[row["stage"]] = cohort.get(row["stage"], 0.0) + seconds
+    total = sum(per.values()) or 1.0
+    k = max(len(built), 1)
+    lines = [f"  {'stage':<22}{'s per applicant':>16}{'share':>8}"]
+    for stage in sorted(per, key=lambda x: (ORDER.index(x) if x in ORDER else len(ORDER), x)):
+        lines.append(f"  {stage:<22}{per[stage] / k:>16.3f}{per[stage] / total:>8.0%}")
+    lines.append(f"  {'all stages':<22}{total / k:>16.3f}{1:>8.0%}")
+    for stage, seconds in cohort.items():
+        lines.append(f"  cohort: {stage:<14}{seconds:>16.2f} s once")
+    lines.append(
+        f"  {n} applicants on {len(os.sched_getaffinity(0))} cores: {total:.1f} worker-seconds in {wall:.1f} s of wall time"
+    )
+    return lines
+
+
+def pdf_both_ways(reports: list[Path], work: Path) -> tuple[float, float]:
+    """Seconds to print the same reports with one chromium start each (the command line),
+    and with one browser that stays open (report.Printer)."""
+    from helpers.report import Printer, print_pdf
+
+    start = time.perf_counter()
+    for i, html in enumerate(reports):
+        print_pdf(html, work / f"cli-{i}.pdf")
+    cli = time.perf_counter() - start
+    printer = Printer()
+    start = time.perf_counter()
+    try:
+        for i, html in enumerate(reports):
+            printer.print(html, work / f"kept-{i}.pdf")
+    finally:
+        printer.close()
+    return cli, time.perf_counter() - start
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--n", type=int, default=40, help="applicants for the kit's run (default 40)")
-    ap.add_argument("--plain", type=int, default=5, help="applicants for the plain approach (default 5)")
+    ap.add_argument("--n", type=int, default=16, help="applicants for the kit's run (default 16)")
+    ap.add_argument("--plain", type=int, default=4, help="applicants for the plain approach (default 4)")
     ap.add_argument("--workers", type=int, default=None, help="kit workers (default: cores)")
+    ap.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip the runs with PDFs")
     ap.add_argument("--scale", action="store_true", help="also time N=100 and N=1,000")
     ap.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
     args = ap.parse_args(argv)
     if args.plain > args.n:
         ap.error("--plain must not exceed --n")
+    from helpers.report import find_browser
 
+    pdf = args.pdf and find_browser() is not None
     work = args.keep or Path(tempfile.mkdtemp(prefix="awayplan-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     cores = len(os.sched_getaffinity(0))
@@ -291,15 +354,16 @@ def main(argv: list[str] | None = None) -> int:
         plain_rate = args.plain / plain_s
         print(
             f"plain approach (papermill CLI, then nbconvert CLI, per notebook per applicant), "
-            f"{args.plain} applicants: {plain_s:.1f} s -> {plain_rate:.3f} applicants/s"
+            f"{args.plain} applicants: {plain_s:.1f} s -> {plain_s / args.plain:.2f} s per applicant"
         )
-        kit_s, mem, line = run_kit(cohort, work / "kit", args.workers)
+        kit_s, mem, line = run_kit(cohort, work / "kit", args.workers, timings=work / "timings.csv")
         kit_rate = args.n / kit_s
         print(
-            f"kit (awayplan report --cohort), {args.n} applicants: {kit_s:.1f} s -> {kit_rate:.3f} applicants/s"
+            f"kit (awayplan report --cohort --no-pdf), {args.n} applicants: {kit_s:.1f} s -> "
+            f"{kit_s / args.n:.2f} s per applicant"
         )
         print(f"  {line}")
-        print(f"speed-up, kit / plain: {kit_rate / plain_rate:.1f}x")
+        print(f"speed-up, kit / plain (HTML reports): {kit_rate / plain_rate:.1f}x")
         same, detail = same_content(
             work / "plain", work / "kit", [r["applicant_id"] for r in rows[: args.plain]]
         )
@@ -308,6 +372,27 @@ def main(argv: list[str] | None = None) -> int:
             f"kit peak memory, all processes together: {mb(mem.peak_rss)} RSS "
             f"({mb(mem.peak_pss)} PSS, shared pages counted once), {mem.peak_procs} processes at most"
         )
+        print("where an applicant's time goes (HTML run):")
+        print("\n".join(stage_table(work / "timings.csv", args.n, kit_s)))
+        if pdf:
+            pdf_s, pmem, line = run_kit(
+                cohort, work / "kit-pdf", args.workers, True, work / "timings-pdf.csv"
+            )
+            print(
+                f"kit with PDFs (awayplan report --cohort --pdf), {args.n} applicants: {pdf_s:.1f} s; "
+                f"PDFs add {pdf_s / kit_s - 1:+.0%} to the cohort's time; peak memory {mb(pmem.peak_rss)} RSS"
+            )
+            print(f"  {line}")
+            print("where an applicant's time goes (run with PDFs):")
+            print("\n".join(stage_table(work / "timings-pdf.csv", args.n, pdf_s)))
+            sample = [work / "kit-pdf" / r["applicant_id"] / "report.html" for r in rows[: min(args.n, 5)]]
+            cli, kept = pdf_both_ways(sample, work)
+            print(
+                f"printing {len(sample)} reports in this process: one chromium start per report {cli:.1f} s "
+                f"({cli / len(sample):.2f} s each), one browser kept open {kept:.1f} s ({kept / len(sample):.2f} s each)"
+            )
+        elif args.pdf:
+            print("no chromium here: the runs with PDFs are skipped")
         if args.scale:
             times = {}
             for n in (100, 1000):
@@ -315,7 +400,7 @@ def main(argv: list[str] | None = None) -> int:
                 secs, m, line = run_kit(c, work / f"kit-{n}", args.workers)
                 times[n] = secs
                 print(
-                    f"N={n}: {secs:.1f} s ({n / secs:.3f} applicants/s), peak memory {mb(m.peak_rss)} RSS "
+                    f"N={n}: {secs:.1f} s ({secs / n:.2f} s per applicant), peak memory {mb(m.peak_rss)} RSS "
                     f"/ {mb(m.peak_pss)} PSS; {line}"
                 )
                 if args.keep is None:

@@ -100,6 +100,21 @@ def awayplan(*args: str, cwd: Path | None = None, timeout: float = 900) -> subpr
 def example_reports(tmp_path_factory) -> Path:
     """The example cohort's reports, made once per session for every module that reads them."""
     out = tmp_path_factory.mktemp("example-reports")
-    res = awayplan("report", "--cohort", str(ROOT / "data" / "example-cohort"), "--out", str(out), "--no-pdf")
+    timings = example_timings_path(out)
+    res = awayplan(
+        "report",
+        "--cohort",
+        str(ROOT / "data" / "example-cohort"),
+        "--out",
+        str(out),
+        "--no-pdf",
+        "--timings",
+        str(timings),
+    )
     assert res.returncode == 0, res.stderr
     return out
+
+
+def example_timings_path(example_reports: Path) -> Path:
+    """Where the example run's `--timings` CSV goes (beside the reports, not among them)."""
+    return example_reports.with_name(f"{example_reports.name}-timings.csv")

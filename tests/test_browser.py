@@ -53,6 +53,39 @@ def _missing() -> str | None:
     return None
 
 
+@pytest.mark.slow
+def test_one_browser_prints_every_report_with_its_own_footer(example_reports, tmp_path):
+    """A cohort worker's Printer: one chromium, one tab going from report to report. Every
+    PDF is the same document the command line prints (same page count, same first page),
+    and each page's footer names that report's applicant and no other."""
+    _skip_or_fail()
+    import pypdf
+
+    from helpers.report import Printer, print_pdf
+
+    printer = Printer()
+    try:
+        pdfs = {
+            aid: printer.print(example_reports / aid / "report.html", tmp_path / f"{aid}.pdf")
+            for aid in EXAMPLE_IDS
+        }
+    finally:
+        printer.close()
+    assert printer.fallbacks == 0  # every report went through the long-lived browser
+    for aid, pdf in pdfs.items():
+        reader = pypdf.PdfReader(pdf)
+        others = [o for o in EXAMPLE_IDS if o != aid]
+        for n, page in enumerate(reader.pages, start=1):
+            text = page.extract_text()
+            assert f"page {n} of {len(reader.pages)}" in text and aid in text
+            assert not any(o in text for o in others), (aid, n)
+    aid = EXAMPLE_IDS[0]
+    cli = pypdf.PdfReader(print_pdf(example_reports / aid / "report.html", tmp_path / "cli.pdf"))
+    ours = pypdf.PdfReader(pdfs[aid])
+    assert len(ours.pages) == len(cli.pages)
+    assert ours.pages[0].extract_text() == cli.pages[0].extract_text()
+
+
 def _skip_or_fail() -> None:
     reason = _missing()
     if reason is None:

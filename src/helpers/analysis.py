@@ -13,7 +13,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from . import __version__
+from . import __version__, stages
 from .answers import answered_notes
 from .assumptions import Assumptions, load_assumptions
 from .budget import (
@@ -131,6 +131,7 @@ class Analysis:
         )
 
     @cached_property
+    @stages.timed_call("analysis")
     def budget_curve(self) -> pd.DataFrame:
         """Expected gain in match chance and rotation count as the budget varies."""
         bc = self.assume.value("budget_curve")
@@ -176,6 +177,7 @@ class Analysis:
         best = pd.concat([best.loc[best["chosen"]], best.loc[~best["chosen"]]]).head(top)
         return best[["program_id", *COST_PARTS, "cost_usd", "estimated", "chosen"]].reset_index(drop=True)
 
+    @stages.timed_call("analysis")
     def effect_sensitivity(self, exponents: tuple[float, ...] = (0.25, 0.5, 0.75, 1.0)) -> pd.DataFrame:
         """Match chance with the planned rotations under other readings of each channel (R-V4):
         the published away-rotation association at the host (`odds.association_exponent`;

@@ -57,6 +57,7 @@ from .fingerprint import (
     package_versions,
     shared_inputs,
 )
+from .stages import Clock
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -150,10 +151,13 @@ def run_cohort(
     notebooks: Sequence[Path] | None = None,
     progress: bool | Callable[[Result], None] = False,
     overview: bool = True,
+    timings: Path | None = None,
 ) -> CohortRun:
     """Every valid entry on the workers; invalid rows become failed results with their problem.
 
-    Writes manifest.csv, the cohort overview (04-cohort) and index.html at the end.
+    Writes manifest.csv, the cohort overview (04-cohort) and index.html at the end; with
+    `timings`, a CSV of the seconds each applicant spent in each stage (stages.ORDER) and
+    the cohort's own stages (overview, index).
     """
     notebooks = tuple(notebooks or Job.__dataclass_fields__["notebooks"].default)
     out_root = Path(out_root)
@@ -199,13 +203,32 @@ def run_cohort(
         else:
             bar.close()
         ordered = [results[i] for i in range(len(entries))]
-        write_manifest(out_root, ordered)
+        clock = Clock()
+        with clock("manifest and index"):
+            write_manifest(out_root, ordered)
         overview_error = ""
         if overview:
-            overview_error = run_overview(out_root, programs_path)
-        write_index(out_root, ordered, overview=overview and not overview_error)
+            with clock("overview"):
+                overview_error = run_overview(out_root, programs_path)
+        with clock("manifest and index"):
+            write_index(out_root, ordered, overview=overview and not overview_error)
         shutil.rmtree(out_root / STAGING, ignore_errors=True)
+        if timings is not None:
+            write_timings(Path(timings), ordered, clock.seconds)
         return CohortRun(ordered, overview_error, bar.counts)
+
+
+def write_timings(path: Path, results: Sequence[Result], cohort: dict[str, float]) -> Path:
+    """applicant_id,stage,seconds for every applicant built in this run (kept ones took no
+    time), then the cohort's own stages with an empty applicant_id."""
+    from .outputs import write_atomic
+
+    lines = ["applicant_id,stage,seconds"]
+    for r in results:
+        for stage, seconds in (r.stages or {}).items():
+            lines.append(f"{r.applicant_id},{stage},{seconds:.4f}")
+    lines += [f",{stage},{seconds:.4f}" for stage, seconds in cohort.items()]
+    return write_atomic(path, "\n".join(lines) + "\n")
 
 
 def _run_jobs(backend, jobs: list[tuple[int, Job]]) -> Iterable[tuple[int, Result]]:

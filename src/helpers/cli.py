@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rebuild every report, even those whose inputs have not changed since the last run",
     )
+    rep.add_argument(
+        "--timings",
+        default=None,
+        metavar="FILE.csv",
+        help="for a cohort, also write the seconds each applicant spent in each stage (kernel start, analysis, figures, export...)",
+    )
     pdf = rep.add_mutually_exclusive_group()
     pdf.add_argument(
         "--pdf", dest="pdf", action="store_true", default=None, help="also print report.pdf (needs chromium)"
@@ -207,6 +213,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         timeout=timeout,
         force=args.force,
         progress=True,
+        timings=Path(args.timings) if args.timings else None,
     )
     ok = sum(r.status == "ok" for r in run.results)
     unchanged = sum(r.skipped for r in run.results)

@@ -14,6 +14,7 @@ as its Result and never raised.
 
 from __future__ import annotations
 
+import ast
 import atexit
 import contextlib
 import datetime as dt
@@ -35,6 +36,8 @@ from .config import ANALYSIS_NOTEBOOKS, NOTEBOOKS_DIR, ROOT
 from .fingerprint import INPUTS_FILE, applicant_inputs, complete_summary, shared_inputs
 from .outputs import applicant_dir, write_atomic
 from .profile import Profile, profile_to_yaml
+from .report import Printer
+from .stages import Clock
 from .warmkernel import KernelStartError, WarmKernels
 
 DEFAULT_TIMEOUT = 300.0  # seconds per applicant; a warm applicant takes a few seconds
@@ -51,6 +54,7 @@ class Result:
     error: str = ""
     skipped: bool = False  # ok because the complete folder from an earlier run was kept
     row: dict | None = None  # index.html figures for an ok applicant
+    stages: dict | None = None  # seconds per stage (stages.ORDER), for --timings and the benchmark
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,9 @@ class Runner:
         self.kernels = kernels or WarmKernels(ROOT)
         self._templates: dict[tuple[str, int], nbformat.NotebookNode] = {}
         self._lock = threading.Lock()  # the kernels are used by one applicant at a time
+        # One browser for all this worker's PDFs, started by the first report that needs one
+        # (in the thread that runs the jobs: Playwright's browser stays with its thread).
+        self.printer = Printer()
 
     def warm(self) -> None:
         """Start the zygote and a spare kernel now, so the first applicant does not wait."""
@@ -135,26 +142,40 @@ class Runner:
             if summary is not None:
                 return Result(aid, "ok", 0.0, skipped=True, row=index_row(summary))
         staging = Path(job.out_root) / STAGING / f"{aid}-{uuid.uuid4().hex[:8]}"
+        clock = Clock()
         try:
-            staging.mkdir(parents=True)
-            profile_file = write_atomic(staging / "profile.yaml", profile_to_yaml(job.profile))
+            with clock("writing files"):
+                staging.mkdir(parents=True)
+                profile_file = write_atomic(staging / "profile.yaml", profile_to_yaml(job.profile))
             with self._lock:
-                notebooks = self._execute(job, profile_file, staging)
-            for path, nb in zip(job.notebooks, notebooks, strict=True):
-                write_atomic(staging / Path(path).name, nbformat.writes(nb))
-            summary = _finish(job, staging, notebooks)
-            (staging / "profile.yaml").unlink()
-            write_atomic(staging / INPUTS_FILE, job.inputs + "\n")
-            _swap_into_place(staging, target)
-            return Result(aid, "ok", round(time.perf_counter() - start, 2), row=index_row(summary))
+                notebooks = self._execute(job, profile_file, staging, clock)
+            with clock("writing files"):
+                for path, nb in zip(job.notebooks, notebooks, strict=True):
+                    write_atomic(staging / Path(path).name, nbformat.writes(nb))
+            summary = _finish(job, staging, notebooks, clock, self.printer if job.pdf else None)
+            with clock("writing files"):
+                (staging / "profile.yaml").unlink()
+                write_atomic(staging / INPUTS_FILE, job.inputs + "\n")
+                _swap_into_place(staging, target)
+            return Result(
+                aid,
+                "ok",
+                round(time.perf_counter() - start, 2),
+                row=index_row(summary),
+                stages=clock.seconds,
+            )
         except Exception as exc:  # one applicant's failure is recorded, never raised
             shutil.rmtree(staging, ignore_errors=True)
             return Result(aid, "failed", round(time.perf_counter() - start, 2), describe_failure(exc))
 
-    def _execute(self, job: Job, profile_file: Path, staging: Path) -> list[nbformat.NotebookNode]:
+    def _execute(
+        self, job: Job, profile_file: Path, staging: Path, clock: Clock | None = None
+    ) -> list[nbformat.NotebookNode]:
         """Run the notebooks in a fresh kernel, killed after job.timeout seconds at the latest."""
+        clock = clock or Clock()
         templates = self.templates(job.notebooks)
-        km = self.kernels.start()  # one retry inside; KernelStartError names both attempts
+        with clock("kernel start"):
+            km = self.kernels.start()  # one retry inside; KernelStartError names both attempts
         timed_out = threading.Event()
 
         def expire() -> None:
@@ -165,18 +186,22 @@ class Runner:
         timer.daemon = True
         timer.start()
         try:
-            return execute_notebooks(templates, profile_file, job.programs_path, staging, km, job.timeout)
+            return execute_notebooks(
+                templates, profile_file, job.programs_path, staging, km, job.timeout, clock
+            )
         except Exception as exc:
             if timed_out.is_set():
                 raise ApplicantTimeout(f"timed out after {job.timeout:g} s (see --timeout)") from exc
             raise
         finally:
             timer.cancel()
-            self.kernels.stop(km)
-            with contextlib.suppress(KernelStartError):
-                self.kernels.prepare_spare()  # the next kernel starts while this report renders
+            with clock("kernel start"):  # stopping this kernel and forking the next one
+                self.kernels.stop(km)
+                with contextlib.suppress(KernelStartError):
+                    self.kernels.prepare_spare()  # the next kernel starts while this report renders
 
     def close(self) -> None:
+        self.printer.close()
         self.kernels.close()
 
 
@@ -191,15 +216,23 @@ def execute_notebooks(
     out_dir: Path,
     km,
     timeout: float | None = DEFAULT_TIMEOUT,
+    clock: Clock | None = None,
 ) -> list[nbformat.NotebookNode]:
     """Run the notebooks with papermill in one kernel, then have that kernel write
     summary.json and plan.ics into out_dir; return the notebooks executed.
 
-    Parameters are paths only (papermill copies them into the notebook metadata).
+    Parameters are paths only (papermill copies them into the notebook metadata). With a
+    clock, the kernel's own stages (load inputs, analysis, figures, outputs) are added to
+    it and the rest of the notebooks' time counts as notebook execution.
     """
+    clock = clock or Clock()
     params = {"profile_path": str(profile_path), "programs_path": str(programs_path)}
+    start = time.perf_counter()
     executed = [run_papermill(template, params, km, timeout) for template in templates]
-    save_outputs_in_kernel(km, profile_path, programs_path, out_dir, timeout)
+    kernel = save_outputs_in_kernel(km, profile_path, programs_path, out_dir, timeout)
+    for stage, seconds in kernel.items():
+        clock.add(stage, seconds)
+    clock.add("notebook execution", time.perf_counter() - start - sum(kernel.values()))
     return executed
 
 
@@ -207,9 +240,11 @@ class OutputsError(RuntimeError):
     """The kernel could not write summary.json and plan.ics."""
 
 
-def save_outputs_in_kernel(km, profile_path: Path, programs_path: Path, out_dir: Path, timeout) -> None:
+def save_outputs_in_kernel(
+    km, profile_path: Path, programs_path: Path, out_dir: Path, timeout
+) -> dict[str, float]:
     """Call `notebook.save_outputs` in the applicant's kernel: the one place that writes
-    summary.json and plan.ics.
+    summary.json and plan.ics. Returns the kernel's seconds per stage (`stages.taken`).
 
     It runs there, not in the worker, because the kernel already holds the analysis the
     notebooks showed (cached for the same files and day): the outputs match the report
@@ -225,7 +260,11 @@ def save_outputs_in_kernel(km, profile_path: Path, programs_path: Path, out_dir:
         kc = km.client()
         kc.start_channels(iopub=False, stdin=False, hb=False, control=False)  # the reply is enough
         try:
-            msg_id = kc.execute(code, store_history=False)
+            msg_id = kc.execute(
+                code,
+                store_history=False,
+                user_expressions={"stages": "__import__('helpers.stages').stages.taken()"},
+            )
             deadline = time.monotonic() + (timeout or DEFAULT_TIMEOUT)
             while True:
                 msg = await kc.get_shell_msg(timeout=max(0.1, deadline - time.monotonic()))
@@ -240,6 +279,12 @@ def save_outputs_in_kernel(km, profile_path: Path, programs_path: Path, out_dir:
         raise OutputsError(f"summary.json was not written ({exc.__class__.__name__})") from exc
     if content.get("status") != "ok":
         raise OutputsError(f"summary.json was not written: {content.get('ename')}: {content.get('evalue')}")
+    reply = content.get("user_expressions", {}).get("stages", {})
+    try:
+        taken = ast.literal_eval(reply["data"]["text/plain"])
+    except (KeyError, ValueError, SyntaxError):  # timings are a measurement, never a failure
+        return {}
+    return {str(k): float(v) for k, v in taken.items()} if isinstance(taken, dict) else {}
 
 
 def run_papermill(template: nbformat.NotebookNode, params: dict, km, timeout: float | None):
@@ -259,19 +304,24 @@ def run_papermill(template: nbformat.NotebookNode, params: dict, km, timeout: fl
     )
 
 
-def _finish(job: Job, staging: Path, notebooks: list[nbformat.NotebookNode]) -> dict:
+def _finish(
+    job: Job, staging: Path, notebooks: list[nbformat.NotebookNode], clock: Clock, printer: Printer | None
+) -> dict:
     """Check summary.json against the contract and render report.html (and the PDF)."""
-    from .report import print_pdf, write_report
+    from .report import write_report
     from .summary import read_summary
 
-    read_summary(staging / "summary.json")
-    summary = json.loads((staging / "summary.json").read_bytes())
+    with clock("outputs"):
+        read_summary(staging / "summary.json")
+        summary = json.loads((staging / "summary.json").read_bytes())
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    report = write_report(
-        staging / "report.html", job.profile.applicant_id, job.profile.name, notebooks, generated
-    )
+    with clock("html export"):
+        report = write_report(
+            staging / "report.html", job.profile.applicant_id, job.profile.name, notebooks, generated
+        )
     if job.pdf:
-        print_pdf(report, staging / "report.pdf")
+        with clock("pdf"):
+            printer.print(report, staging / "report.pdf")
     return summary
 
 

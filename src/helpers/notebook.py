@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from . import stages
 from .analysis import Analysis, analyse
 from .config import resolve
 from .outputs import write_atomic
@@ -46,8 +47,10 @@ def _signature(path: str | Path) -> tuple[str, int, int]:
 
 @functools.lru_cache(maxsize=1)
 def _analysis(profile_sig: tuple, programs_sig: tuple, today: dt.date) -> Analysis:
-    profile, programs = load(profile_sig[0], programs_sig[0])
-    return analyse(profile, programs, today=today)
+    with stages.timed("load inputs"):
+        profile, programs = load(profile_sig[0], programs_sig[0])
+    with stages.timed("analysis"):
+        return analyse(profile, programs, today=today)
 
 
 def save_outputs(profile_path: str | Path, programs_path: str | Path, out_dir: str | Path) -> list[Path]:
@@ -64,5 +67,6 @@ def save(a: Analysis, out_dir: str | Path | None) -> list[Path]:
     from .views import save_program_list
 
     out = Path(out_dir)
-    ics = to_ics(a.profile.applicant_id, a.steps, a.plan_date)
-    return [write_summary(a, out), write_atomic(out / "plan.ics", ics), *save_program_list(a, out)]
+    with stages.timed("outputs"):
+        ics = to_ics(a.profile.applicant_id, a.steps, a.plan_date)
+        return [write_summary(a, out), write_atomic(out / "plan.ics", ics), *save_program_list(a, out)]

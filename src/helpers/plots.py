@@ -7,6 +7,7 @@ over between applicants when a kernel is reused.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 from collections.abc import Sequence
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from . import stages
 from .tiering import TIER_LABEL, TIERS
 
 TIER_WORDS = {"high_reach": "high reach", "mid_tier": "mid-tier", "img_friendly": "IMG-friendly"}
@@ -91,7 +93,12 @@ def png_display(fig: Figure) -> tuple[bytes, dict]:
     alt = getattr(fig, "awayplan_alt", "")
     if alt:
         md["alt"] = alt
-    return png_bytes(fig), md
+    with stages.timed("figures"):
+        if getattr(fig, "awayplan_shared", False):  # drawn from shared data: render once
+            if not hasattr(fig, "awayplan_png"):
+                fig.awayplan_png = png_bytes(fig)
+            return fig.awayplan_png, md
+        return png_bytes(fig), md
 
 
 def enable_display() -> None:
@@ -116,7 +123,7 @@ def _styled(func):
     """Draw under the kit's rc settings without touching global state."""
 
     def wrapper(*args, **kwargs):
-        with mpl.rc_context(RC):
+        with stages.timed("figures"), mpl.rc_context(RC):
             return func(*args, **kwargs)
 
     wrapper.__doc__ = func.__doc__
@@ -303,9 +310,30 @@ def odds_interval(baseline: dict, with_plan: dict) -> Figure:
     return describe(fig, "Match chance " + "; ".join(words) + ".")
 
 
-@_styled
+_SHARED: dict[str, Figure] = {}  # figures that depend on shared data only, by content
+
+
 def calibration(reproduction: pd.DataFrame) -> Figure:
-    """Published figures against what the calibrated model gives."""
+    """Published figures against what the calibrated model gives.
+
+    The same for every applicant (it shows the shared calibration), so it is drawn once
+    per process for the same figures and its PNG kept: a warm kernel's parent draws it
+    before any applicant, and every applicant's kernel shows that picture."""
+    key = hashlib.sha256(
+        pd.util.hash_pandas_object(reproduction, index=True).to_numpy().tobytes()
+        + repr(list(reproduction.columns)).encode()
+    ).hexdigest()
+    fig = _SHARED.get(key)
+    if fig is None:
+        fig = _calibration(reproduction)
+        fig.awayplan_shared = True  # png_display keeps its PNG
+        _SHARED.clear()  # one calibration at a time
+        _SHARED[key] = fig
+    return fig
+
+
+@_styled
+def _calibration(reproduction: pd.DataFrame) -> Figure:
     fig, ax = _figure(7, 3.6)
     r = reproduction.reset_index(drop=True)
     y = np.arange(len(r))

@@ -10,6 +10,8 @@ collected from programs sit beside the table in `<stem>.sources.csv` (see `answe
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import math
 import re
 from collections.abc import Callable
@@ -347,7 +349,33 @@ def read_programs(path: str | Path, columns: str | Path | None = None) -> tuple[
 
 def load_programs(path: str | Path, columns: str | Path | None = None) -> pd.DataFrame:
     """Read and validate a program table; the index is each program's spreadsheet row.
-    Answers merged from programs (`<stem>.sources.csv` beside it): `table_sources(frame)`."""
+    Answers merged from programs (`<stem>.sources.csv` beside it): `table_sources(frame)`.
+
+    A table read before is not parsed again while its bytes and those of every file that
+    changes what it gives (its mapping, sources and columns files) are the same: each call
+    gets its own copy. A warm kernel's parent reads the bundled table once for all
+    applicants."""
+    return _load_programs(
+        _table_key(path, columns), str(path), None if columns is None else str(columns)
+    ).copy()
+
+
+def _table_key(path: str | Path, columns: str | Path | None) -> tuple:
+    path = Path(path)
+    files = [path, path.with_name(f"{path.stem}.columns.yaml"), sources_path(path)]
+    if columns is not None:
+        files.append(Path(columns))
+    key = []
+    for f in files:  # by content: a file rewritten within the clock's resolution still counts
+        try:
+            key.append((str(f.resolve()), hashlib.sha256(f.read_bytes()).hexdigest()))
+        except OSError:
+            key.append((str(f), None))
+    return tuple(key)
+
+
+@functools.lru_cache(maxsize=4)
+def _load_programs(key: tuple, path: str, columns: str | None) -> pd.DataFrame:
     return read_programs(path, columns)[0]
 
 

@@ -13,6 +13,7 @@ works offline and cannot run what a user typed.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import hashlib
 import html
@@ -26,6 +27,9 @@ from pathlib import Path
 import nbformat
 from markupsafe import Markup
 from nbconvert import HTMLExporter
+from nbconvert.exporters.templateexporter import TemplateExporter
+from nbconvert.filters.highlight import Highlight2HTML
+from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
 
 from . import __version__
 from .outputs import write_atomic
@@ -96,13 +100,40 @@ CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'n
 REPORT_CSP = CSP + f"; script-src '{SCRIPT_HASH}'"
 
 _EXPORTER: HTMLExporter | None = None
+_NO_ALT_IMG = re.compile(r"<img(?![^>]*\salt=)")
+_OUTPUT_DIV = re.compile(r'<div class="jp-OutputArea-output')
+
+
+class ReportExporter(HTMLExporter):
+    """nbconvert's HTML exporter without its closing BeautifulSoup pass.
+
+    That pass re-parses and re-serialises the whole page (most of the export's time) to do
+    two things, done here on the text instead: an image without alt text gets one (the
+    kit's figures carry their own, `plots.describe`), and every output area is focusable.
+    """
+
+    def from_notebook_node(self, nb, resources=None, **kw):
+        langinfo = nb.metadata.get("language_info", {})
+        lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+        self.register_filter(
+            "highlight_code",
+            self.filters.get("highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)),
+        )
+        resources = self._init_resources(resources)
+        self.register_filter(
+            "filter_data_type",
+            WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata, parent=self, resources=resources),
+        )
+        html, resources = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+        html = _NO_ALT_IMG.sub(f'<img alt="{NO_ALT}"', html)
+        return _OUTPUT_DIV.sub('<div tabindex="0" class="jp-OutputArea-output', html), resources
 
 
 def exporter() -> HTMLExporter:
     """One HTML exporter per process (building it compiles templates, which is slow)."""
     global _EXPORTER
     if _EXPORTER is None:
-        _EXPORTER = HTMLExporter(
+        _EXPORTER = ReportExporter(
             template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
         )
     return _EXPORTER
@@ -262,7 +293,9 @@ CHROMIUM_FLAGS = ["--headless", *BROWSER_FLAGS, "--disable-extensions", "--no-pd
 def print_pdf(
     html_path: Path, pdf_path: Path, browser: str | None = None, timeout: float = 90
 ) -> Path | None:
-    """Print the report to PDF with headless chromium; None when no browser is present."""
+    """Print the report to PDF with headless chromium; None when no browser is present.
+
+    One browser start per report: for one report. A cohort's workers use `Printer`."""
     browser = browser or find_browser()
     if browser is None:
         return None
@@ -278,3 +311,66 @@ def print_pdf(
         subprocess.run(cmd, check=True, capture_output=True, timeout=timeout)
         tmp.replace(pdf_path)
     return pdf_path
+
+
+class Printer:
+    """One headless chromium per worker that stays open and prints many reports.
+
+    Driven over the DevTools protocol by Playwright (`page.pdf`), so a cohort pays one
+    browser start per worker instead of one per report, and one tab that goes from report
+    to report (a new tab costs a renderer process start, about as much as the print). Each
+    report is a new document in that tab: no script state carries over, and the reports
+    use no storage, cookies or network. They print with the page's own CSS page size and
+    footer, as the command line does. Without Playwright, or if the browser fails, a
+    report is printed the command-line way (`print_pdf`), so a PDF never depends on the
+    long-lived browser.
+    """
+
+    def __init__(self, browser: str | None = None, timeout: float = 90):
+        self.browser_path = browser or find_browser()
+        self.timeout = timeout
+        self._playwright = None
+        self._browser = None
+        self._page = None
+        self.fallbacks = 0  # reports printed the command-line way (for tests and the benchmark)
+
+    def _start(self) -> None:
+        from playwright.sync_api import sync_playwright
+
+        self._playwright = sync_playwright().start()
+        self._browser = self._playwright.chromium.launch(
+            executable_path=self.browser_path,
+            args=[*BROWSER_FLAGS, "--disable-extensions"],
+            headless=True,
+            timeout=self.timeout * 1000,
+        )
+        self._page = self._browser.new_page()
+
+    def print(self, html_path: Path, pdf_path: Path) -> Path | None:
+        """Print one report; None when no browser is present."""
+        if self.browser_path is None:
+            return None
+        tmp = pdf_path.with_name(f".{pdf_path.name}.tmp")
+        try:
+            if self._browser is None or not self._browser.is_connected():
+                self.close()
+                self._start()
+            self._page.goto(html_path.resolve().as_uri(), wait_until="load", timeout=self.timeout * 1000)
+            self._page.pdf(path=str(tmp), prefer_css_page_size=True, print_background=True)
+        except Exception:  # Playwright missing or the browser gone: one start for this report
+            self.close()
+            self.fallbacks += 1
+            return print_pdf(html_path, pdf_path, self.browser_path, self.timeout)
+        tmp.replace(pdf_path)
+        return pdf_path
+
+    def close(self) -> None:
+        """Close the browser and its driver (safe to call twice)."""
+        browser, playwright = self._browser, self._playwright
+        self._browser = self._playwright = self._page = None
+        if browser is not None:
+            with contextlib.suppress(Exception):
+                browser.close()
+        if playwright is not None:
+            with contextlib.suppress(Exception):
+                playwright.stop()

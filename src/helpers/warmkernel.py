@@ -83,12 +83,19 @@ def warm_up() -> None:
     # Shared, applicant-free data; each is cached by its own module.
     with contextlib.suppress(Exception):
         from .assumptions import load_assumptions
+        from .config import DEFAULT_PROGRAMS
         from .facts import load_facts
         from .odds import calibrate
+        from .programs import load_programs
 
         facts = load_facts()
         load_assumptions()
-        calibrate(str(facts.folder))  # the same cache key as analysis.analyse()
+        cal = calibrate(str(facts.folder))  # the same cache key as analysis.analyse()
+        plots.png_display(plots.calibration(cal.reproduction))  # the same for every applicant
+        load_programs(DEFAULT_PROGRAMS)  # the bundled table (and the odds' national reference)
+    from . import stages
+
+    stages.taken(reset=True)  # kernels count their own applicant's time, not the warm-up's
 
 
 def _become_kernel(argv: list[str], cwd: str, log: str) -> None:
