@@ -400,13 +400,21 @@ def analyse(
     signals = prefer_signals(profile, signals, table, prefs)  # R-B3 within the model's tier mix
     step3 = step3_condition(profile, facts, assume, today)
     rot_dicts = rotations.to_dict("records")
+    open_programs = int((table["status"] != "excluded").sum()) > 0
     late = not chosen_idx and (
         earliest_start(profile, assume, today) > profile.window_end
         or plan_date > profile.window_end
-        or int((table["status"] != "excluded").sum()) == 0
+        or not open_programs
     )
     steps = milestones(
-        profile, rot_dicts, cycle, assume, today, facts=facts, late=late or blocked is not None
+        profile,
+        rot_dicts,
+        cycle,
+        assume,
+        today,
+        facts=facts,
+        late=late or blocked is not None,
+        open_programs=open_programs,
     )
     steps = _step1_steps(steps, profile, plan_date, condition, blocked, not_before, dates)
 

@@ -303,14 +303,16 @@ def milestones(
     today: dt.date | None = None,
     facts: Facts | None = None,
     late: bool = False,
+    open_programs: bool = True,
 ) -> pd.DataFrame:
     """Dated steps from the plan date to Match Day, each with its interface `kind`.
 
     R-K1/R-K2 documents and questions, R-W4 host applications, R-E1 the visa sequence in
     order, R-W8/R-W9 letters and messages, R-G2 ECFMG, R-G4 Step 3, R-V3 what is still
     possible when no rotation is planned, and (when `late`) the next cycle's key dates.
-    `rotations` are dicts with program_id, name, kind, start, end, apply_by. Steps dated
-    before the plan date are dropped; cycle dates keep their official/estimated label.
+    `rotations` are dicts with program_id, name, kind, start, end, apply_by. Without
+    `open_programs` (every program is closed to the applicant this cycle) there are no
+    signals or update messages to send. Steps dated before the plan date are dropped; cycle dates keep their official/estimated label.
     Columns: date, what, rule, kind, lane (figure lane), status, end (rotation starts only).
     """
     if facts is None:
@@ -407,13 +409,14 @@ def milestones(
         add(c.date, c.what, "R-W2" if key == "eras_submit" else "cycle", kind, c.status)
     submit = by_key["eras_submit"]
     gold, silver = int(facts.value("gold_signals")), int(facts.value("silver_signals"))
-    add(
-        submit.date,
-        f"Send the {gold} gold and {silver} silver program signals with the ERAS application",
-        "R-B3",
-        "signals",
-        submit.status,
-    )
+    if open_programs:
+        add(
+            submit.date,
+            f"Send the {gold} gold and {silver} silver program signals with the ERAS application",
+            "R-B3",
+            "signals",
+            submit.status,
+        )
     rank = by_key["rank_list_deadline"]
     add(rank.date, rank.what, "cycle", "rank_list", rank.status)
     rows.extend(_ecfmg_rows(profile, cycle, facts, assume, today))
@@ -444,6 +447,8 @@ def milestones(
             by_key["programs_review"].status,
         )
     for n, days in enumerate(assume.value("update_message_days_after_submission"), start=1):
+        if not open_programs:
+            break
         add(
             submit.date + dt.timedelta(days=int(days)),
             f"Optional short update message to programs ({n} of at most 2)",
