@@ -14,7 +14,9 @@ from collections.abc import Sequence
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from PIL import Image
 
 from . import stages
 from .tiering import TIER_LABEL, TIERS
@@ -73,10 +75,21 @@ RC = {
 
 
 def png_bytes(fig: Figure) -> bytes:
-    """The figure as PNG without version metadata, so the same inputs give the same bytes."""
+    """The figure as PNG at twice its shown size, without version metadata, so the same
+    inputs give the same bytes.
+
+    Drawn once on an Agg canvas at that resolution: `savefig` draws a constrained-layout
+    figure twice (a layout pass, then the picture) for the same pixels."""
+    dpi = fig.dpi
+    fig.set_dpi(2 * DISPLAY_DPI)
+    try:
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        image = Image.fromarray(np.asarray(canvas.buffer_rgba()))
+    finally:
+        fig.set_dpi(dpi)
     buf = io.BytesIO()
-    with mpl.rc_context({"savefig.dpi": 2 * DISPLAY_DPI}):
-        fig.savefig(buf, format="png", metadata={"Software": None})
+    image.save(buf, format="png", dpi=(2 * DISPLAY_DPI, 2 * DISPLAY_DPI))
     return buf.getvalue()
 
 
