@@ -29,6 +29,7 @@ from .cohort_outputs import (
     MANIFEST_FIELDS,
     OVERVIEW_HTML,
     OVERVIEW_NOTEBOOK,
+    OverviewKernel,
     run_overview,
     write_index,
     write_manifest,
@@ -185,23 +186,31 @@ def run_cohort(
             jobs.append(
                 (i, Job(e.profile, programs_path, out_root, inputs, pdf, timeout, notebooks, force=True))
             )
-        if jobs:
-            own = backend is None
-            backend = backend or LocalBackend(min(workers or default_workers(), len(jobs)))
-            try:
-                for i, r in _run_jobs(backend, jobs):
-                    results[i] = r
-                    bar.update(r)
-            except BaseException:
+        ready: OverviewKernel | None = None  # the overview's kernel, started for the last wave
+        try:
+            if jobs:
+                own = backend is None
+                backend = backend or LocalBackend(min(workers or default_workers(), len(jobs)))
+                try:
+                    for done, (i, r) in enumerate(_run_jobs(backend, jobs), start=1):
+                        results[i] = r
+                        bar.update(r)
+                        if overview and ready is None and len(jobs) - done <= backend.slots:
+                            ready = OverviewKernel()  # cores free up from here on
+                except BaseException:
+                    if own:
+                        backend.close(cancel=True)
+                    raise
+                finally:
+                    bar.close()
                 if own:
-                    backend.close(cancel=True)
-                raise
-            finally:
+                    backend.close()
+            else:
                 bar.close()
-            if own:
-                backend.close()
-        else:
-            bar.close()
+        except BaseException:
+            if ready is not None:
+                ready.take().close()
+            raise
         ordered = [results[i] for i in range(len(entries))]
         clock = Clock()
         with clock("manifest and index"):
@@ -209,7 +218,7 @@ def run_cohort(
         overview_error = ""
         if overview:
             with clock("overview"):
-                overview_error = run_overview(out_root, programs_path)
+                overview_error = run_overview(out_root, programs_path, ready)
         with clock("manifest and index"):
             write_index(out_root, ordered, overview=overview and not overview_error)
         shutil.rmtree(out_root / STAGING, ignore_errors=True)

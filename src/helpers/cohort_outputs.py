@@ -3,8 +3,10 @@ overview (notebooks/04-cohort.ipynb run on the finished folder) and index.html."
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import threading
 from pathlib import Path
 
 import nbformat
@@ -12,7 +14,7 @@ import nbformat
 from .config import NOTEBOOKS_DIR, ROOT
 from .execution import DEFAULT_TIMEOUT, Result, describe_failure, run_papermill
 from .outputs import write_atomic
-from .warmkernel import WarmKernels
+from .warmkernel import KernelStartError, WarmKernels
 
 MANIFEST_FIELDS = ("applicant_id", "status", "seconds", "error")
 OVERVIEW_NOTEBOOK = "04-cohort.ipynb"
@@ -35,11 +37,30 @@ def write_manifest(out_root: Path, results: list[Result]) -> Path:
     return write_atomic(out_root / "manifest.csv", buf.getvalue())
 
 
-def run_overview(out_root: Path, programs_path: Path) -> str:
+class OverviewKernel:
+    """The overview's kernel, made ready in the background while the applicants run, so the
+    cohort's last step does not wait for a kernel parent to import the kit."""
+
+    def __init__(self) -> None:
+        self.kernels = WarmKernels(ROOT)
+        self._thread = threading.Thread(target=self._prepare, name="awayplan-overview-kernel", daemon=True)
+        self._thread.start()
+
+    def _prepare(self) -> None:
+        with contextlib.suppress(KernelStartError):
+            self.kernels.prepare_spare()
+
+    def take(self) -> WarmKernels:
+        """The kernels, once the background start is over (the caller closes them)."""
+        self._thread.join()
+        return self.kernels
+
+
+def run_overview(out_root: Path, programs_path: Path, ready: OverviewKernel | None = None) -> str:
     """Run notebooks/04-cohort.ipynb on the finished folder; '' when done, else the error."""
     from .overview import write_overview_html
 
-    kernels = WarmKernels(ROOT)
+    kernels = ready.take() if ready is not None else WarmKernels(ROOT)
     km = None
     try:
         nb = nbformat.read(NOTEBOOKS_DIR / OVERVIEW_NOTEBOOK, as_version=4)
