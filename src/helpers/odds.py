@@ -565,8 +565,9 @@ def open_to_j1(programs: pd.DataFrame, unknown_p: float) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=16)
-def _reference_weight(strength, facts_folder: str, assume_file: str) -> float:
-    """Mean interview weight per program of the national market, open to a J-1 applicant.
+def _reference_weight(label: str, facts_folder: str, assume_file: str) -> float:
+    """Mean interview weight per program of the national market, open to a J-1 applicant,
+    for a profile of this strength label (tiers move with the label alone, R-T4).
 
     The bundled table's make-up follows the published national shares (J-1, H-1B, any IMG),
     so its mean weight stands for the nation's; scaled by the national program count it is
@@ -574,12 +575,12 @@ def _reference_weight(strength, facts_folder: str, assume_file: str) -> float:
     from .assumptions import load_assumptions
     from .config import DEFAULT_PROGRAMS
     from .programs import load_programs
-    from .tiering import assign_tiers
+    from .tiering import Strength, assign_tiers
 
     assume = load_assumptions(assume_file)
     facts = load_facts(facts_folder)
     ref = load_programs(DEFAULT_PROGRAMS)
-    tiers = assign_tiers(ref, strength, assume)
+    tiers = assign_tiers(ref, Strength(0.0, label, ()), assume)
     unknown_p = float(assume.value("odds")["unknown_eligible_probability"])
     w = program_weights(tiers, assume) * open_to_j1(ref, unknown_p) * position_factor(ref, facts)
     return float(w.mean())
@@ -612,7 +613,7 @@ def build_model(
     tie_or = facts.value("geo_tie_match_or") ** float(o["association_exponent"])
     w = w * np.where(ties, tie_or, 1.0)
     w_national = facts.value("dr_programs_2020") * _reference_weight(
-        strength, str(facts.folder), str(assume.file)
+        strength.label, str(facts.folder), str(assume.file)
     )
     p = cal.mu * w * elig / w_national
     z = 0.0 if step2_ck is None else (step2_ck - cal.step2_mean) / cal.step2_sd
