@@ -165,3 +165,19 @@ def test_figures_draw_for_an_empty_cohort(tmp_path):
         fig.canvas.draw()
     assert overview.budget_table(c).empty
     assert "0 applicant(s) with a plan" in overview.headline(c).data
+
+
+def test_figures_are_the_kits_plots_with_alt_text(tmp_path):
+    """The overview's figures come from plots.py: the kit's style and a message as alt text."""
+    write_run(tmp_path, [summary("a"), summary("b", rotations=[], cost=0.0, chance=0.1)])
+    c = overview.from_reports(tmp_path)
+    figs = {
+        "eligible": overview.eligible_histogram(c),
+        "budget": overview.budget_scatter(c),
+        "chance": overview.chance_histogram(c, low_chance=0.3),
+    }
+    for fig in figs.values():
+        assert fig.axes[0].title.get_fontweight() == "bold"  # plots.RC
+    assert "range from 1 to 1" in figs["eligible"].awayplan_alt
+    assert "rotations planned: 1 with 0, 1 with 1" in figs["budget"].awayplan_alt
+    assert figs["chance"].awayplan_alt.endswith("1 below the at-risk line of 30%.")
