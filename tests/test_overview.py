@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 
+import pandas as pd
 import pytest
 from conftest import ROOT
 from matplotlib.figure import Figure
 
 from helpers import overview
+from helpers.views import Table
 
 
 def summary(aid: str, **kw) -> dict:
@@ -133,6 +135,19 @@ def test_tables_escape_everything_and_link_ids_only_next_to_reports(tmp_path):
     c.linked = False
     assert "<a href" not in overview.table(overview.at_risk(c), c)._repr_html_()
     assert overview.table(c.failed)._repr_html_() == "<p><em>(none)</em></p>"
+
+
+def test_the_overview_table_is_a_views_table_whose_links_and_lists_stay_escaped():
+    """views.Table renders the overview: an id that tries to leave its link is text, each
+    reason is a line of its own, and headers read as words."""
+    frame = pd.DataFrame({"applicant_id": ["x'><script>y</script>"], "why": [["a <b>", "c & d"]]})
+    t = overview.table(frame, overview.Cohort(frame, frame.iloc[0:0], linked=True))
+    assert isinstance(t, Table)
+    html = t._repr_html_()
+    assert "<script>" not in html and "x'>" not in html
+    assert "<a href='x&#x27;&gt;&lt;script&gt;y&lt;/script&gt;/report.html'>" in html
+    assert "<td>a &lt;b&gt;<br>c &amp; d</td>" in html
+    assert "<th scope='col'>applicant</th><th scope='col'>why</th>" in html
 
 
 @pytest.mark.slow

@@ -17,6 +17,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,9 @@ from . import __version__, plots
 from .assumptions import load_assumptions
 from .config import resolve
 from .outputs import write_atomic
+
+if TYPE_CHECKING:
+    from .views import Table
 
 # Warnings that put an application itself at risk (see docs/advising-rules.md).
 RISK_RULES = {
@@ -305,55 +309,17 @@ def headline(c: Cohort, low_chance: float | None = None) -> HTML:
     return HTML("<div class='headline'>" + "<br>".join(lines) + "</div>")
 
 
-class LinkedTable:
-    """A table whose applicant ids link to their reports; every cell is HTML-escaped."""
-
-    def __init__(self, frame: pd.DataFrame, linked: bool, caption: str = ""):
-        self.frame = frame
-        self.linked = linked
-        self.caption = caption
-
-    def _cell(self, col: str, value) -> str:
-        if isinstance(value, list):
-            return "<br>".join(html.escape(str(v)) for v in value)
-        text = html.escape("" if value is None else str(value))
-        if col == "applicant_id" and self.linked:
-            return f"<a href='{html.escape(str(value), quote=True)}/report.html'>{text}</a>"
-        return text
-
-    def _repr_html_(self) -> str:
-        if self.frame.empty:
-            return "<p><em>(none)</em></p>"
-        head = "".join(
-            f"<th scope='col'>{html.escape(HEADERS.get(str(c), str(c).replace('_', ' ')))}</th>"
-            for c in self.frame.columns
-        )
-        body = "".join(
-            "<tr>"
-            + "".join(f"<td>{self._cell(c, v)}</td>" for c, v in zip(self.frame.columns, row, strict=True))
-            + "</tr>"
-            for row in self.frame.itertuples(index=False)
-        )
-        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        label = html.escape(self.caption or "table", quote=True)
-        return (
-            f"<div class='table-wrap' role='region' aria-label='{label}' tabindex='0'>"
-            f"<table class='awayplan'>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
-        )
-
-    def __repr__(self) -> str:
-        return "(none)" if self.frame.empty else self.frame.to_string(index=False, max_colwidth=80)
-
-    def __len__(self) -> int:
-        return len(self.frame)
+HEADERS = {"applicant_id": "applicant", "program_id": "program id"}
 
 
-HEADERS = {"applicant_id": "applicant", "program_id": "program id", "why": "why"}
+def table(frame: pd.DataFrame, c: Cohort | None = None, caption: str = "") -> Table:
+    """Show a frame as views.Table (every cell escaped, lists one item a line); applicant ids
+    become links when the reports sit next to this page."""
+    from .views import Table
 
-
-def table(frame: pd.DataFrame, c: Cohort | None = None, caption: str = "") -> LinkedTable:
-    """Show a frame; applicant ids become links when the reports sit next to this page."""
-    return LinkedTable(frame, bool(c and c.linked), caption)
+    shown = frame.rename(columns=lambda col: HEADERS.get(str(col), str(col).replace("_", " ")))
+    links = {HEADERS["applicant_id"]: "{}/report.html"} if c is not None and c.linked else {}
+    return Table(shown, caption, links=links)
 
 
 # --------------------------------------------------------------------------------------
