@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 import shutil
 import subprocess
@@ -12,8 +13,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from helpers.analysis import Analysis, analyse
+from helpers.config import DEFAULT_PROGRAMS
 from helpers.profile import Profile
-from helpers.programs import OPTIONAL, parse_programs
+from helpers.programs import OPTIONAL, load_programs, parse_programs
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -66,10 +69,17 @@ def make_profile(**changes) -> Profile:
 
 
 def make_programs(*rows: dict) -> pd.DataFrame:
-    """A typed program table from dicts of text cells (missing keys = blank)."""
+    """A typed program table from dicts of text cells (missing keys = blank). The same rows
+    are parsed once per session (many tests build the same few tables); each caller gets
+    its own copy."""
+    return _parsed_programs(tuple(tuple((k, str(v)) for k, v in row.items()) for row in rows)).copy()
+
+
+@functools.cache
+def _parsed_programs(rows: tuple[tuple[tuple[str, str], ...], ...]) -> pd.DataFrame:
     records = []
     for i, row in enumerate(rows):
-        rec = {**OPEN_PROGRAM, "program_id": f"P{i}", "name": f"Test Hospital {i}", **row}
+        rec = {**OPEN_PROGRAM, "program_id": f"P{i}", "name": f"Test Hospital {i}", **dict(row)}
         records.append({k: str(v) for k, v in rec.items()})
     cols = [
         "program_id",
@@ -85,6 +95,51 @@ def make_programs(*rows: dict) -> pd.DataFrame:
 @pytest.fixture
 def profile() -> Profile:
     return make_profile()
+
+
+@functools.cache
+def _bundled() -> pd.DataFrame:
+    return load_programs(DEFAULT_PROGRAMS)
+
+
+def bundled_programs() -> pd.DataFrame:
+    """The bundled program table (data/programs.csv), read and checked once per session;
+    every caller gets its own copy. test_programs.py reads the file itself."""
+    return _bundled().copy()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def bundled_table_read_once():
+    """The kit reads the bundled table wherever it needs it: `report` before it reads a
+    profile, the odds model once per applicant strength (its national reference). Within
+    a test session it is the same file each time, so those reads get the session's copy;
+    any other table, and test_programs' own reads of the file, are read as usual."""
+    from helpers import programs
+
+    read = programs.load_programs
+
+    def load_programs(path, columns=None):
+        if columns is None and Path(path).resolve() == DEFAULT_PROGRAMS.resolve():
+            return bundled_programs()
+        return read(path, columns)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(programs, "load_programs", load_programs)
+        yield
+
+
+_ANALYSES: dict[str, Analysis] = {}
+
+
+def analysed(profile: Profile) -> Analysis:
+    """analyse(profile, the bundled table), made once per session for an equal profile:
+    many modules analyse the same few profiles on the 200 programs (about half a second
+    each). The same object goes to every caller, so only tests that read it use this;
+    tests about the analysis call itself (caches, determinism) call analyse()."""
+    key = profile.model_dump_json()
+    if key not in _ANALYSES:
+        _ANALYSES[key] = analyse(profile, _bundled())
+    return _ANALYSES[key]
 
 
 def awayplan(*args: str, cwd: Path | None = None, timeout: float = 900) -> subprocess.CompletedProcess:

@@ -391,6 +391,21 @@ def test_advisor_csv_analyses_with_unknowns_kept(tmp_path):
     assert status["NE"] == "unknown"  # R-A2: J-1 blank
 
 
+def test_advisor_xlsx_outputs_carry_the_made_ids(tmp_path):
+    """The outputs a report's kernel writes (notebook.save) from the advisor's workbook as it
+    is: summary ids are the made ids. test_advisor_xlsx_reports runs the real report."""
+    from helpers.notebook import save
+    from helpers.profile import load_profile
+
+    table = advisor_xlsx(tmp_path)
+    save(analyse(load_profile(PROFILE), load_programs(table)), tmp_path / "out")
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    ids = {p["program_id"]: p["status"] for p in summary["programs"]}
+    assert set(ids) == set(load_programs(table)["program_id"])
+    assert ids[make_program_id("Prairie Community Radiology", "NE")] == "unknown"
+
+
+@pytest.mark.slow
 def test_advisor_xlsx_reports(tmp_path):
     """The kit's report runs on the advisor's workbook as it is; summary ids are the made ids."""
     table = advisor_xlsx(tmp_path)

@@ -12,7 +12,8 @@ import pytest
 from conftest import ROOT, awayplan, make_profile, make_programs
 from test_advisor_tables import advisor_xlsx
 
-from helpers import cli
+from helpers import cli, notebook
+from helpers.analysis import analyse
 from helpers.answers import (
     ELIGIBILITY_QUESTION_FIELDS,
     FIELD_QUESTIONS,
@@ -28,6 +29,7 @@ from helpers.answers import (
 from helpers.eligibility import assess
 from helpers.errors import InputError
 from helpers.headers import make_program_id
+from helpers.profile import load_profile
 from helpers.programs import load_programs, sources_path, table_sources
 
 PROFILE = ROOT / "data" / "example-cohort" / "ex01-j1-student.yaml"
@@ -156,7 +158,10 @@ def test_questions_command_writes_csv_and_xlsx(tmp_path, capsys):
     assert cli.main(["questions", "--programs", str(table), "--out", str(tmp_path / "q.txt")]) == 2
 
 
-def test_questions_for_a_cohort_are_the_union(tmp_path):
+QUESTIONS_FOR_THE_EXAMPLE_COHORT = ("questions", "--cohort", str(ROOT / "data" / "example-cohort"))
+
+
+def test_questions_for_a_cohort_are_the_union(tmp_path, capsys):
     programs = make_programs({"sponsors_j1": "", "sponsors_h1b": ""})
     j1 = fields_that_matter(make_profile(visa_needed="j1"), programs)["P0"]
     h1b = fields_that_matter(make_profile(applicant_id="t-2", visa_needed="h1b", step3="pass"), programs)[
@@ -166,15 +171,15 @@ def test_questions_for_a_cohort_are_the_union(tmp_path):
         programs, [make_profile(visa_needed="j1"), make_profile(visa_needed="h1b", step3="pass")]
     )
     assert set(both["field"]) == set(j1) | set(h1b) == {"sponsors_j1", "sponsors_h1b"}
-    res = awayplan(
-        "questions",
-        "--programs",
-        str(advisor_xlsx(tmp_path)),
-        "--cohort",
-        str(ROOT / "data" / "example-cohort"),
-        "--out",
-        str(tmp_path / "c.csv"),
-    )
+    table, out = str(advisor_xlsx(tmp_path)), str(tmp_path / "c.csv")
+    assert cli.main([*QUESTIONS_FOR_THE_EXAMPLE_COHORT, "--programs", table, "--out", out]) == 0
+    assert "for 10 applicant(s)" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_questions_for_a_cohort_as_a_user_runs_them(tmp_path):
+    table, out = str(advisor_xlsx(tmp_path)), str(tmp_path / "c.csv")
+    res = awayplan(*QUESTIONS_FOR_THE_EXAMPLE_COHORT, "--programs", table, "--out", out)
     assert res.returncode == 0, res.stderr
     assert "for 10 applicant(s)" in res.stdout
 
@@ -198,10 +203,9 @@ def _answer(q: pd.DataFrame, pid: str, field: str, answer: str, on: str, source:
     return q
 
 
-def test_round_trip_questions_answers_merge_report(tmp_path, capsys):
-    """R-K2 end to end: an unknown J-1 policy becomes known with its date and source, the
-    program leaves 'unknown' in the report, and an answer that contradicts a filled cell is
-    kept out and listed."""
+def _questions_answered_merged(tmp_path) -> tuple:
+    """The advisor's workbook, its questions answered (NE: a new J-1 answer; OH: one that
+    contradicts the table's 'No') and merged: (table, answers, merged)."""
     table = advisor_xlsx(tmp_path)
     questions = tmp_path / "questions.csv"
     assert cli.main(["questions", "--programs", str(table), "--out", str(questions)]) == 0
@@ -210,9 +214,17 @@ def test_round_trip_questions_answers_merge_report(tmp_path, capsys):
     q = _answer(q, OH, "sponsors_j1", "yes", "2026-11-03", "a forum post")  # the table says No
     answers = tmp_path / "answers.csv"
     q.to_csv(answers, index=False)
-
     merged = tmp_path / "merged.csv"
     assert cli.main(["merge-answers", str(table), str(answers), "--out", str(merged)]) == 0
+    return table, answers, merged
+
+
+def test_round_trip_questions_answers_merge_report(tmp_path, capsys):
+    """R-K2 end to end: an unknown J-1 policy becomes known with its date and source, the
+    program leaves 'unknown' in the report's outputs, and an answer that contradicts a
+    filled cell is kept out and listed. The outputs are the ones a report's kernel writes
+    (notebook.save); test_merged_answer_reaches_the_report runs the real report."""
+    table, answers, merged = _questions_answered_merged(tmp_path)
     out = capsys.readouterr().out
     assert "1 blank cell(s) filled" in out and "1 conflict(s) kept out" in out
     assert f"conflict {OH} sponsors_j1: table says 'false', answer says 'true'" in out
@@ -234,6 +246,30 @@ def test_round_trip_questions_answers_merge_report(tmp_path, capsys):
     assert notes[t["program_id"] == NE].item() == "sponsors_j1: yes (answered 2026-11-02, coordinator email)"
     assert notes[t["program_id"] == OH].item() == ""
 
+    status = {}
+    for src, dest in ((table, tmp_path / "before"), (merged, tmp_path / "after")):
+        notebook.save(analyse(load_profile(PROFILE), load_programs(src)), dest)
+        summary = json.loads((dest / "summary.json").read_text())
+        status[dest.name] = {p["program_id"]: p["status"] for p in summary["programs"]}
+    assert status["before"][NE] == "unknown" and status["after"][NE] != "unknown"
+    listed = (tmp_path / "after" / "programs.csv").read_text(encoding="utf-8")
+    assert "sponsors_j1: yes (answered 2026-11-02, coordinator email)" in listed
+    assert "a forum post" not in listed
+
+    # --overwrite applies the conflicting answer, and it then shows its own source
+    forced = tmp_path / "forced.xlsx"
+    assert cli.main(["merge-answers", str(table), str(answers), "--out", str(forced), "--overwrite"]) == 0
+    assert f"overwritten {OH} sponsors_j1" in capsys.readouterr().out
+    t2 = load_programs(forced)
+    assert bool(t2.loc[t2["program_id"] == OH, "sponsors_j1"].item()) is True
+    assert "a forum post" in answered_notes(t2)[t2["program_id"] == OH].item()
+
+
+@pytest.mark.slow
+def test_merged_answer_reaches_the_report(tmp_path):
+    """The same round trip through the real command: two reports (notebooks in a kernel),
+    before and after the merge; the answer and its source reach report.html."""
+    table, _, merged = _questions_answered_merged(tmp_path)
     before = tmp_path / "before"
     after = tmp_path / "after"
     for src, dest in ((table, before), (merged, after)):
@@ -247,14 +283,6 @@ def test_round_trip_questions_answers_merge_report(tmp_path, capsys):
     html = (after / "ex01-j1-student" / "report.html").read_text()
     assert "sponsors_j1: yes (answered 2026-11-02, coordinator email)" in html
     assert "a forum post" not in html
-
-    # --overwrite applies the conflicting answer, and it then shows its own source
-    forced = tmp_path / "forced.xlsx"
-    assert cli.main(["merge-answers", str(table), str(answers), "--out", str(forced), "--overwrite"]) == 0
-    assert f"overwritten {OH} sponsors_j1" in capsys.readouterr().out
-    t2 = load_programs(forced)
-    assert bool(t2.loc[t2["program_id"] == OH, "sponsors_j1"].item()) is True
-    assert "a forum post" in answered_notes(t2)[t2["program_id"] == OH].item()
 
 
 def test_merge_keeps_earlier_sources_and_never_overwrites(tmp_path):

@@ -9,7 +9,7 @@ import itertools
 
 import numpy as np
 import pytest
-from conftest import make_profile, make_programs
+from conftest import analysed, make_profile, make_programs
 
 from helpers.analysis import analyse
 from helpers.assumptions import load_assumptions
@@ -22,14 +22,11 @@ from helpers.budget import (
     rotation_cost,
     visa_fee,
 )
-from helpers.config import DEFAULT_PROGRAMS
 from helpers.facts import load_facts
-from helpers.programs import load_programs
 from helpers.timeline import Block
 
 A = load_assumptions()
 F = load_facts()
-PROGRAMS = load_programs(DEFAULT_PROGRAMS)
 
 
 def row(**cells):
@@ -185,7 +182,7 @@ def test_budget_memo_answers_like_a_fresh_search():
 
 def test_every_plan_respects_budget_and_three_at_most():
     for budget in (0, 3000, 6000, 12000, 30000):
-        a = analyse(make_profile(budget_usd=budget, max_rotations=3), PROGRAMS)
+        a = analysed(make_profile(budget_usd=budget, max_rotations=3))
         assert a.total_cost <= budget
         assert len(a.rotations) <= 3
 
@@ -299,20 +296,20 @@ def test_R_N2_never_a_third_when_max_rotations_is_two():
 
 
 def test_R_N2_third_needs_all_conditions():
-    no_reason = analyse(make_profile(budget_usd=30000), PROGRAMS)
+    no_reason = analysed(make_profile(budget_usd=30000))
     assert len(no_reason.rotations) <= 2
     rules = [r for r, _ in no_reason.advice]
     assert "R-N1" in rules
 
 
 def test_R_N3_warns_above_three():
-    a = analyse(make_profile(budget_usd=30000, max_rotations=5), PROGRAMS)
+    a = analysed(make_profile(budget_usd=30000, max_rotations=5))
     assert any(rule == "R-N3" for rule, _ in a.warnings)
     assert len(a.rotations) <= 3
 
 
 def test_R_V3_alternatives_when_nothing_fits():
-    a = analyse(make_profile(budget_usd=500), PROGRAMS)
+    a = analysed(make_profile(budget_usd=500))
     assert len(a.rotations) == 0
     assert list(a.alternatives["kind"]) == ["observership", "virtual_elective", "research"]
     assert (a.alternatives["cost_usd"] >= 0).all()
@@ -322,7 +319,7 @@ def test_R_V3_alternatives_when_nothing_fits():
 
 def test_R_V2_solid_experience_means_one_rotation():
     """R-V2: strong US clerkships and several US radiology letters make rotations less critical."""
-    a = analyse(make_profile(budget_usd=30000, us_radiology_letters=3, us_clinical_months=6), PROGRAMS)
+    a = analysed(make_profile(budget_usd=30000, us_radiology_letters=3, us_clinical_months=6))
     assert a.away_value == "lower"
     assert len(a.rotations) <= 1
 
@@ -330,7 +327,7 @@ def test_R_V2_solid_experience_means_one_rotation():
 def test_budget_curve_never_decreases():
     """More money never makes the plan worse by its own measure (gain with the R-B1 bonus);
     the raw gain may dip where a balanced pair becomes affordable."""
-    a = analyse(make_profile(budget_usd=9000), PROGRAMS)
+    a = analysed(make_profile(budget_usd=9000))
     curve = a.budget_curve
     assert (np.diff(curve["plan_score"].to_numpy()) >= -1e-9).all()
     assert curve["rotations"].max() <= 3
@@ -340,17 +337,17 @@ def test_budget_curve_never_decreases():
 
 def test_R_V1_little_us_experience_makes_rotations_valuable():
     """R-V1: no US radiology letter, little US experience, no home radiology program."""
-    a = analyse(make_profile(), PROGRAMS)
+    a = analysed(make_profile())
     assert a.away_value == "high"
     assert sum(rule == "R-V1" for rule, _ in a.advice) >= 2
 
 
 def test_R_N4_pairs_with_home_radiology_and_research():
-    with_home = analyse(make_profile(home_radiology_program=True, interests=["neuro"]), PROGRAMS)
+    with_home = analysed(make_profile(home_radiology_program=True, interests=["neuro"]))
     messages = [m for rule, m in with_home.advice if rule == "R-N4"]
     assert any("home school" in m for m in messages)
     assert any("research or imaging elective in neuro" in m for m in messages)
-    without = analyse(make_profile(home_radiology_program=False), PROGRAMS)
+    without = analysed(make_profile(home_radiology_program=False))
     assert not any("home school" in m for rule, m in without.advice if rule == "R-N4")
 
 
@@ -374,7 +371,7 @@ def test_R_B1_balanced_pair_earns_the_bonus():
 
 
 def test_R_B1_default_plan_is_a_balanced_pair_when_one_is_affordable():
-    a = analyse(make_profile(budget_usd=12000), PROGRAMS)
+    a = analysed(make_profile(budget_usd=12000))
     assert len(a.rotations) == 2
     assert any(rule == "R-B1" and "balanced" in m and "not a classic" not in m for rule, m in a.advice)
 
@@ -399,7 +396,7 @@ def test_R_W2_R_W3_summer_blocks_are_worth_more():
 
     may, aug, sep = (month_weight(dt.date(2027, m, 3), A) for m in (5, 8, 9))
     assert may > aug > sep > 0
-    late = analyse(make_profile(budget_usd=9000, available_from=dt.date(2027, 8, 1)), PROGRAMS)
+    late = analysed(make_profile(budget_usd=9000, available_from=dt.date(2027, 8, 1)))
     assert len(late.rotations) >= 1
     assert any(rule == "R-W3" for rule, _ in late.warnings)
 
@@ -408,7 +405,7 @@ def test_R_W2_R_W3_summer_blocks_are_worth_more():
 
 
 def test_R_V3_alternatives_are_objects_and_say_whether_they_fit_a_1500_budget():
-    a = analyse(make_profile(budget_usd=1500), PROGRAMS)
+    a = analysed(make_profile(budget_usd=1500))
     alt = a.alternatives.set_index("kind")
     assert list(alt.index) == ["observership", "virtual_elective", "research"]
     assert {"cost_usd", "fits_budget", "needs_visa", "feasible", "why"} <= set(alt.columns)
@@ -468,8 +465,8 @@ STRONG = {
 
 
 def test_R_B3_preferred_states_shape_hosts_and_signals_within_the_tier_mix():
-    without = analyse(make_profile(**STRONG), PROGRAMS)
-    with_ = analyse(make_profile(**STRONG, preferred_states=["NY", "MA", "PA"]), PROGRAMS)
+    without = analysed(make_profile(**STRONG))
+    with_ = analysed(make_profile(**STRONG, preferred_states=["NY", "MA", "PA"]))
     states = set(with_.rotations["state"])
     assert states & {"NY", "MA", "PA"}
     assert not set(without.rotations["state"]) & {"NY", "MA", "PA"}
@@ -504,7 +501,7 @@ def test_R_B3_keep_share_bounds_what_a_preference_may_cost():
     from helpers.budget import Preferences, choose
 
     p = make_profile(**STRONG, preferred_states=["NY", "MA", "PA"])
-    a = analyse(p, PROGRAMS)
+    a = analysed(p)
     fit = dict(zip(a.table["program_id"], a.table["fit"].astype(float).fillna(0.0), strict=True))
     plain = choose(p, a.candidate_list, a.objective, a.fixed_cost, a.away_value, fit, A)
     keep = A.value("preference")["keep_share"]
@@ -557,7 +554,7 @@ def test_R_N2_third_rotation_names_its_reason():
         preferred_states=["MA", "CA", "IL"],
         ties_states=["MA", "CA", "IL"],
     )
-    a = analyse(p, PROGRAMS)
+    a = analysed(p)
     notes = [m for rule, m in a.advice if rule == "R-N2"]
     assert notes
     if len(a.rotations) == 3:

@@ -9,13 +9,12 @@ import re
 import nbformat
 import papermill as pm
 import pytest
-from conftest import ROOT, make_profile, make_programs
+from conftest import ROOT, analysed, make_profile, make_programs
 
 from helpers import checklist
 from helpers.analysis import analyse
-from helpers.config import DEFAULT_PROGRAMS, EXAMPLE_PROFILE
+from helpers.config import EXAMPLE_PROFILE
 from helpers.profile import load_profile
-from helpers.programs import load_programs
 from helpers.report import notebook_body, split_cells
 
 RULE_IDS = set(re.findall(r"^- (R-[A-Z]\d+)", (ROOT / "docs" / "advising-rules.md").read_text(), re.M))
@@ -25,7 +24,7 @@ TODAY = dt.date(2026, 12, 1)
 
 @pytest.fixture(scope="module")
 def example():
-    return analyse(load_profile(EXAMPLE_PROFILE), load_programs(DEFAULT_PROGRAMS))
+    return analysed(load_profile(EXAMPLE_PROFILE))
 
 
 def day(d: dt.date) -> str:

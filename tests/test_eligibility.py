@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import make_profile, make_programs
+from conftest import bundled_programs, make_profile, make_programs
 
 from helpers.eligibility import assess
 
@@ -162,11 +162,10 @@ PERMISSIVE = {
 def test_no_example_applicant_loses_a_program_to_a_blank_cell():
     """Whatever the blank cells turn out to be, every excluded program stays excluded: the
     exclusion comes only from what the table says (R-A1, R-A2, R-A3, R-A4, R-C4)."""
-    from helpers.config import DEFAULT_PROGRAMS, EXAMPLE_COHORT
+    from helpers.config import EXAMPLE_COHORT
     from helpers.profile import load_profile
-    from helpers.programs import load_programs
 
-    table = load_programs(DEFAULT_PROGRAMS)
+    table = bundled_programs()
     fills = []
     for value_of in (lambda v: v, lambda v: (not v) if isinstance(v, bool) else "none"):
         filled = table.copy()

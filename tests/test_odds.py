@@ -9,16 +9,14 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import make_profile
+from conftest import analysed, bundled_programs, make_profile
 
 from helpers.analysis import analyse
 from helpers.assumptions import load_assumptions
-from helpers.config import DEFAULT_PROGRAMS
 from helpers.facts import load_facts
 from helpers.odds import calibrate, fit, population
-from helpers.programs import load_programs
 
-PROGRAMS = load_programs(DEFAULT_PROGRAMS)
+PROGRAMS = bundled_programs()
 FACTS = load_facts()
 ASSUME = load_assumptions()
 # The J-1 student of the record tests: Step 2 CK 245, no US experience, no US letters.
@@ -26,12 +24,12 @@ STUDENT = {"step2_ck": 245, "us_clinical_months": 0, "us_radiology_letters": 0, 
 
 
 def chance(**changes) -> float:
-    return analyse(make_profile(**{**STUDENT, **changes}), PROGRAMS).baseline["match_probability"]
+    return analysed(make_profile(**{**STUDENT, **changes})).baseline["match_probability"]
 
 
 @pytest.fixture(scope="module")
 def base():
-    return analyse(make_profile(**STUDENT), PROGRAMS)
+    return analysed(make_profile(**STUDENT))
 
 
 # --------------------------------------------------------------------------- calibration
@@ -103,7 +101,7 @@ def test_factors_name_each_field_value_effect_and_basis(base):
 
 
 def test_R_G1_step1_not_passed_makes_the_chance_conditional_and_lower(base):
-    a = analyse(make_profile(**STUDENT, step1="fail"), PROGRAMS)
+    a = analysed(make_profile(**STUDENT, step1="fail"))
     mp = a.match_probability
     assert mp["blocked"] is None
     assert mp["condition"]["rule"] == "R-G1" and mp["condition"]["by"]
@@ -121,7 +119,7 @@ def test_R_G1_step1_not_passed_makes_the_chance_conditional_and_lower(base):
 
 
 def test_R_G1_step1_too_late_blocks_this_cycle():
-    a = analyse(make_profile(**STUDENT, step1="not_taken", plan_date=dt.date(2027, 8, 20)), PROGRAMS)
+    a = analysed(make_profile(**STUDENT, step1="not_taken", plan_date=dt.date(2027, 8, 20)))
     mp = a.match_probability
     assert mp["blocked"]["rule"] == "R-G1"
     assert a.baseline["match_probability"] == 0 and a.with_plan["match_probability"] == 0
@@ -176,7 +174,7 @@ def test_R_V4_plan_gain_splits_into_host_and_letter(base):
 
 
 def test_R_V4_letters_already_in_hand_shrink_the_letter_channel(base):
-    rich = analyse(make_profile(**{**STUDENT, "us_radiology_letters": 3, "us_clinical_months": 6}), PROGRAMS)
+    rich = analysed(make_profile(**{**STUDENT, "us_radiology_letters": 3, "us_clinical_months": 6}))
     if len(rich.rotations):
         assert max(g["letter"] for g in rich.gains) < max(g["letter"] for g in base.gains)
 
@@ -216,10 +214,9 @@ def test_signals_follow_the_published_counts(base):
 
 
 def test_visa_restrictions_lower_the_odds():
-    j1 = analyse(make_profile(visa_needed="j1"), PROGRAMS).baseline["match_probability"]
-    h1b = analyse(
-        make_profile(visa_needed="h1b", step3="pass", school_status="graduate", graduation_year=2025),
-        PROGRAMS,
+    j1 = analysed(make_profile(visa_needed="j1")).baseline["match_probability"]
+    h1b = analysed(
+        make_profile(visa_needed="h1b", step3="pass", school_status="graduate", graduation_year=2025)
     )
     assert h1b.baseline["match_probability"] < j1
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import json
 
+import pandas as pd
 import pytest
 from conftest import ROOT
 from matplotlib.figure import Figure
 
 from helpers import overview
+from helpers.views import Table
 
 
 def summary(aid: str, **kw) -> dict:
@@ -135,6 +137,19 @@ def test_tables_escape_everything_and_link_ids_only_next_to_reports(tmp_path):
     assert overview.table(c.failed)._repr_html_() == "<p><em>(none)</em></p>"
 
 
+def test_the_overview_table_is_a_views_table_whose_links_and_lists_stay_escaped():
+    """views.Table renders the overview: an id that tries to leave its link is text, each
+    reason is a line of its own, and headers read as words."""
+    frame = pd.DataFrame({"applicant_id": ["x'><script>y</script>"], "why": [["a <b>", "c & d"]]})
+    t = overview.table(frame, overview.Cohort(frame, frame.iloc[0:0], linked=True))
+    assert isinstance(t, Table)
+    html = t._repr_html_()
+    assert "<script>" not in html and "x'>" not in html
+    assert "<a href='x&#x27;&gt;&lt;script&gt;y&lt;/script&gt;/report.html'>" in html
+    assert "<td>a &lt;b&gt;<br>c &amp; d</td>" in html
+    assert "<th scope='col'>applicant</th><th scope='col'>why</th>" in html
+
+
 @pytest.mark.slow
 def test_example_cohort_in_process_has_ids_not_names_and_the_expected_risks():
     c = overview.from_profiles(ROOT / "data" / "example-cohort", ROOT / "data" / "programs.csv")
@@ -165,3 +180,19 @@ def test_figures_draw_for_an_empty_cohort(tmp_path):
         fig.canvas.draw()
     assert overview.budget_table(c).empty
     assert "0 applicant(s) with a plan" in overview.headline(c).data
+
+
+def test_figures_are_the_kits_plots_with_alt_text(tmp_path):
+    """The overview's figures come from plots.py: the kit's style and a message as alt text."""
+    write_run(tmp_path, [summary("a"), summary("b", rotations=[], cost=0.0, chance=0.1)])
+    c = overview.from_reports(tmp_path)
+    figs = {
+        "eligible": overview.eligible_histogram(c),
+        "budget": overview.budget_scatter(c),
+        "chance": overview.chance_histogram(c, low_chance=0.3),
+    }
+    for fig in figs.values():
+        assert fig.axes[0].title.get_fontweight() == "bold"  # plots.RC
+    assert "range from 1 to 1" in figs["eligible"].awayplan_alt
+    assert "rotations planned: 1 with 0, 1 with 1" in figs["budget"].awayplan_alt
+    assert figs["chance"].awayplan_alt.endswith("1 below the at-risk line of 30%.")

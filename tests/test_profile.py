@@ -170,16 +170,33 @@ def test_attempts_and_prior_training_default_and_bounds():
     assert problem_of(prior_gme_months=-1).startswith("prior_gme_months:")
 
 
+CONTRADICTORY = (
+    "applicant_id: x-1\nvisa_needed: none\nschool_status: student\nstep1: pass\n"
+    "budget_usd: 5000\napplication_cycle: 2027\ncurrent_us_status: j1\nplan_date: 2026-12-01\n"
+)
+
+
+def test_contradictory_profile_is_refused_naming_both_fields(tmp_path, capsys):
+    """R-E2 through the command in-process; the test below runs the installed command."""
+    from helpers import cli
+
+    f = tmp_path / "p.yaml"
+    f.write_text(CONTRADICTORY)
+    out = tmp_path / "out"
+    assert cli.main(["report", str(f), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "current_us_status" in err and "visa_needed" in err
+    assert "Traceback" not in err and not out.exists()
+
+
+@pytest.mark.slow
 def test_contradictory_profile_exits_2_naming_both_fields(tmp_path):
     import subprocess
 
     from conftest import BIN
 
     f = tmp_path / "p.yaml"
-    f.write_text(
-        "applicant_id: x-1\nvisa_needed: none\nschool_status: student\nstep1: pass\n"
-        "budget_usd: 5000\napplication_cycle: 2027\ncurrent_us_status: j1\nplan_date: 2026-12-01\n"
-    )
+    f.write_text(CONTRADICTORY)
     out = tmp_path / "out"
     run = subprocess.run(
         [str(BIN / "awayplan"), "report", str(f), "--out", str(out)],

@@ -99,6 +99,7 @@ def test_R_A2_visa_control_changes_eligibility_as_the_rules_say():
     assert statuses(with_step3) == {"P0": "excluded", "P1": "eligible", "P2": "unknown", "P3": "eligible"}
 
 
+@pytest.mark.slow  # two analyses of 60 programs, 30 alike pairs: the plan search takes about 2 s each
 def test_R_C2_graduate_gets_observerships_not_electives():
     # 60 programs: enough of the national market for an observership to pay off (R-M1)
     e = explorer(None, *[{}, {"subspecialties": "msk"}] * 30)

@@ -5,13 +5,10 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from conftest import make_profile
+from conftest import analysed, make_profile
 
-from helpers.analysis import analyse
 from helpers.assumptions import load_assumptions
-from helpers.config import DEFAULT_PROGRAMS
 from helpers.facts import load_facts
-from helpers.programs import load_programs
 from helpers.timeline import (
     DEADLINE_KINDS,
     Block,
@@ -126,7 +123,7 @@ def test_R_W8_R_W9_milestones_and_ics_round_trip():
     R-W9 thank-you and at most two updates; the .ics parses back to the same events."""
     from icalendar import Calendar
 
-    a = analyse(make_profile(budget_usd=9000), load_programs(DEFAULT_PROGRAMS))
+    a = analysed(make_profile(budget_usd=9000))
     steps = a.steps
     assert (steps["date"] >= a.plan_date).all()
     rules = set(steps["rule"])
@@ -145,7 +142,7 @@ def test_ics_rotations_span_the_block_and_deadlines_remind_a_week_before():
     checked with the icalendar package (not used to write the file)."""
     from icalendar import Calendar
 
-    a = analyse(make_profile(budget_usd=9000), load_programs(DEFAULT_PROGRAMS))
+    a = analysed(make_profile(budget_usd=9000))
     assert len(a.rotations)
     cal = Calendar.from_ical(to_ics("t-1", a.steps, a.plan_date))
     events = {str(e.get("summary")): e for e in cal.walk("VEVENT")}
@@ -163,7 +160,7 @@ def test_ics_rotations_span_the_block_and_deadlines_remind_a_week_before():
 
 
 def test_late_plan_says_plainly_what_is_left():
-    a = analyse(make_profile(plan_date=dt.date(2027, 7, 15)), load_programs(DEFAULT_PROGRAMS))
+    a = analysed(make_profile(plan_date=dt.date(2027, 7, 15)))
     assert len(a.rotations) == 0
     message = dict(a.warnings)["R-V3"]
     assert "too late this cycle" in message
@@ -174,8 +171,6 @@ def test_late_plan_says_plainly_what_is_left():
 
 
 # --------------------------------------------------------------------------- issue 12: one coherent plan
-
-PROGRAMS = load_programs(DEFAULT_PROGRAMS)
 
 
 def first_date(steps, kind: str) -> dt.date:
@@ -199,7 +194,7 @@ def test_cycle_dates_live_in_a_leaf_module_used_by_input_parsing():
 
 
 def test_R_E1_visa_steps_follow_the_host_application_in_order():
-    a = analyse(make_profile(budget_usd=9000), PROGRAMS)
+    a = analysed(make_profile(budget_usd=9000))
     s = a.steps
     assert len(a.rotations)
     first = a.rotations.sort_values("start").iloc[0]
@@ -234,7 +229,7 @@ def test_R_E1_a_block_whose_sequence_cannot_fit_is_not_offered():
 
 def test_R_E2_no_visa_applicants_take_no_visa_step_and_pay_no_fee():
     for changes in ({"current_us_status": "permanent_resident"}, {"current_us_status": "none"}):
-        a = analyse(make_profile(visa_needed="none", budget_usd=9000, **changes), PROGRAMS)
+        a = analysed(make_profile(visa_needed="none", budget_usd=9000, **changes))
         assert len(a.rotations)
         assert not {"visa_application", "visa_ready", "travel"} & set(a.steps["kind"])
         assert not a.steps["what"].str.contains("visa", case=False).any()
@@ -247,7 +242,7 @@ def test_R_E2_no_visa_applicants_take_no_visa_step_and_pay_no_fee():
 def test_R_G2_ecfmg_certificate_after_graduation_and_before_training_starts():
     from helpers.cycle import training_start
 
-    a = analyse(make_profile(graduation_year=2028), PROGRAMS)  # student, cycle 2027
+    a = analysed(make_profile(graduation_year=2028))  # student, cycle 2027
     s = a.steps.loc[a.steps["kind"] == "ecfmg_certificate"]
     diploma = s.loc[s["what"].str.startswith("Send ECFMG your final diploma"), "date"].iloc[0]
     cert = s.loc[s["what"].str.startswith("ECFMG certificate expected"), "date"].iloc[0]
@@ -258,15 +253,15 @@ def test_R_G2_ecfmg_certificate_after_graduation_and_before_training_starts():
     assert exams == first_date(a.steps, "rank_list")
     assert not any(r == "R-G2" for r, _ in a.warnings)
     # a graduation after training starts is flagged, not silently dated
-    late = analyse(make_profile(graduation_year=2029), PROGRAMS)
+    late = analysed(make_profile(graduation_year=2029))
     assert "after training starts" in dict(late.warnings)["R-G2"]
-    certified = analyse(make_profile(ecfmg_certified=True), PROGRAMS)
+    certified = analysed(make_profile(ecfmg_certified=True))
     assert "ecfmg_certificate" not in set(certified.steps["kind"])
 
 
 def test_R_G4_graduate_is_told_when_to_sit_step3():
     p = make_profile(visa_needed="h1b", school_status="graduate", graduation_year=2024)
-    a = analyse(p, PROGRAMS)
+    a = analysed(p)
     step = a.steps.loc[a.steps["kind"] == "step3"].iloc[0]
     assert step["date"] == dt.date(2028, 3, 1) - dt.timedelta(weeks=A.value("step3_result_weeks"))
     assert a.step3["by"] == "2028-03-01" and a.step3["can_meet"]
@@ -276,7 +271,7 @@ def test_R_G4_graduate_is_told_when_to_sit_step3():
 
 
 def test_R_V3_late_plan_gets_dated_steps_this_cycle_and_the_next_cycle():
-    a = analyse(make_profile(plan_date=dt.date(2027, 7, 15)), PROGRAMS)
+    a = analysed(make_profile(plan_date=dt.date(2027, 7, 15)))
     assert len(a.rotations) == 0
     s = a.steps
     submit = first_date(s, "eras_submit")
@@ -288,7 +283,7 @@ def test_R_V3_late_plan_gets_dated_steps_this_cycle_and_the_next_cycle():
     assert set(nxt["kind"]) >= {"eras_opens", "eras_submit", "rank_list", "match_day", "host_application"}
     assert nxt.loc[nxt["kind"] == "eras_submit", "date"].iloc[0].year == 2028
     # a plan with rotations gets neither
-    planned = analyse(make_profile(budget_usd=9000), PROGRAMS)
+    planned = analysed(make_profile(budget_usd=9000))
     assert not planned.steps["what"].str.startswith("Next cycle").any()
 
 
@@ -297,30 +292,30 @@ def test_summary_deadlines_carry_kind_and_alternatives_are_objects():
     objects with kind, cost_usd, fits_budget, needs_visa, feasible, why (R-V3)."""
     from helpers.summary import SummaryV1, build_summary
 
-    a = analyse(make_profile(plan_date=dt.date(2027, 7, 15)), PROGRAMS)
+    a = analysed(make_profile(plan_date=dt.date(2027, 7, 15)))
     data = build_summary(a)
     SummaryV1.model_validate(data)
     assert data["deadlines"] and all(d["kind"] in DEADLINE_KINDS for d in data["deadlines"])
     assert [x["kind"] for x in data["alternatives"]] == ["observership", "virtual_elective", "research"]
     for x in data["alternatives"]:
         assert {"kind", "cost_usd", "fits_budget", "needs_visa", "feasible", "why"} <= set(x)
-    planned = build_summary(analyse(make_profile(budget_usd=9000), PROGRAMS))
+    planned = build_summary(analysed(make_profile(budget_usd=9000)))
     starts = [d for d in planned["deadlines"] if d["kind"] == "rotation_start"]
     assert starts and all(d["end"] > d["date"] for d in starts)
 
 
 def test_R_E1_report_says_why_earlier_blocks_are_not_offered():
-    a = analyse(make_profile(budget_usd=9000), PROGRAMS)
+    a = analysed(make_profile(budget_usd=9000))
     note = dict(a.advice)["R-E1"]
     first = a.rotations["start"].min()
     assert "visa_wait_weeks" in note and "travel_buffer_days" in note
     earliest = dt.date.fromisoformat(note.split("the earliest start is ")[1][:10])
     assert earliest <= first
-    assert "R-E1" not in dict(analyse(make_profile(budget_usd=9000, current_us_status="f1"), PROGRAMS).advice)
+    assert "R-E1" not in dict(analysed(make_profile(budget_usd=9000, current_us_status="f1")).advice)
 
 
 def test_R_C2_graduate_is_told_years_since_graduation():
-    a = analyse(make_profile(school_status="graduate", graduation_year=2023), PROGRAMS)
+    a = analysed(make_profile(school_status="graduate", graduation_year=2023))
     assert "(3 year(s) since graduation in 2023)" in dict(a.warnings)["R-C2"]
 
 

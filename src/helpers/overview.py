@@ -17,18 +17,20 @@ from collections import Counter
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 from IPython.display import HTML
 from matplotlib.figure import Figure
 
-from . import __version__
+from . import __version__, plots
 from .assumptions import load_assumptions
 from .config import resolve
 from .outputs import write_atomic
-from .plots import INK, RC, STATUS_STYLE, describe, enable_display
+
+if TYPE_CHECKING:
+    from .views import Table
 
 # Warnings that put an application itself at risk (see docs/advising-rules.md).
 RISK_RULES = {
@@ -170,7 +172,7 @@ def from_profiles(cohort_path: str | Path, programs_path: str | Path) -> Cohort:
 
 def load(reports_dir: str | Path | None, cohort_path: str | Path, programs_path: str | Path) -> Cohort:
     """The notebook's first call: a cohort run's folder if given, else analyse `cohort_path`."""
-    enable_display()
+    plots.enable_display()
     if reports_dir:
         return from_reports(reports_dir, programs_path)
     return from_profiles(cohort_path, programs_path)
@@ -307,165 +309,37 @@ def headline(c: Cohort, low_chance: float | None = None) -> HTML:
     return HTML("<div class='headline'>" + "<br>".join(lines) + "</div>")
 
 
-class LinkedTable:
-    """A table whose applicant ids link to their reports; every cell is HTML-escaped."""
-
-    def __init__(self, frame: pd.DataFrame, linked: bool, caption: str = ""):
-        self.frame = frame
-        self.linked = linked
-        self.caption = caption
-
-    def _cell(self, col: str, value) -> str:
-        if isinstance(value, list):
-            return "<br>".join(html.escape(str(v)) for v in value)
-        text = html.escape("" if value is None else str(value))
-        if col == "applicant_id" and self.linked:
-            return f"<a href='{html.escape(str(value), quote=True)}/report.html'>{text}</a>"
-        return text
-
-    def _repr_html_(self) -> str:
-        if self.frame.empty:
-            return "<p><em>(none)</em></p>"
-        head = "".join(
-            f"<th scope='col'>{html.escape(HEADERS.get(str(c), str(c).replace('_', ' ')))}</th>"
-            for c in self.frame.columns
-        )
-        body = "".join(
-            "<tr>"
-            + "".join(f"<td>{self._cell(c, v)}</td>" for c, v in zip(self.frame.columns, row, strict=True))
-            + "</tr>"
-            for row in self.frame.itertuples(index=False)
-        )
-        caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
-        label = html.escape(self.caption or "table", quote=True)
-        return (
-            f"<div class='table-wrap' role='region' aria-label='{label}' tabindex='0'>"
-            f"<table class='awayplan'>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
-        )
-
-    def __repr__(self) -> str:
-        return "(none)" if self.frame.empty else self.frame.to_string(index=False, max_colwidth=80)
-
-    def __len__(self) -> int:
-        return len(self.frame)
+HEADERS = {"applicant_id": "applicant", "program_id": "program id"}
 
 
-HEADERS = {"applicant_id": "applicant", "program_id": "program id", "why": "why"}
+def table(frame: pd.DataFrame, c: Cohort | None = None, caption: str = "") -> Table:
+    """Show a frame as views.Table (every cell escaped, lists one item a line); applicant ids
+    become links when the reports sit next to this page."""
+    from .views import Table
 
-
-def table(frame: pd.DataFrame, c: Cohort | None = None, caption: str = "") -> LinkedTable:
-    """Show a frame; applicant ids become links when the reports sit next to this page."""
-    return LinkedTable(frame, bool(c and c.linked), caption)
+    shown = frame.rename(columns=lambda col: HEADERS.get(str(col), str(col).replace("_", " ")))
+    links = {HEADERS["applicant_id"]: "{}/report.html"} if c is not None and c.linked else {}
+    return Table(shown, caption, links=links)
 
 
 # --------------------------------------------------------------------------------------
-# Figures (matplotlib Figure objects in the kit's style; see plots.py)
-
-
-def _figure(width: float = 7.0, height: float = 3.6) -> tuple[Figure, object]:
-    fig = Figure(figsize=(width, height), layout="constrained")
-    return fig, fig.add_subplot()
+# Figures: drawn by plots.py in the kit's style, from the cohort's applicant rows
 
 
 def eligible_histogram(c: Cohort) -> Figure:
     """How many programs each applicant can apply to (eligible) or must ask (unknown)."""
-    with mpl.rc_context(RC):
-        fig, ax = _figure()
-        a = c.applicants
-        top = int(max(1, a["eligible"].max() if len(a) else 1, a["unknown"].max() if len(a) else 1))
-        bins = np.linspace(0, top + 1, min(30, top + 2))
-        for col, label in (("eligible", "eligible"), ("unknown", "unknown")):
-            style = STATUS_STYLE[col]
-            ax.hist(
-                a[col],
-                bins=bins,
-                color=style["color"],
-                hatch=style["hatch"],
-                edgecolor=INK,
-                linewidth=0.6,
-                alpha=0.85,
-                label=label,
-            )
-        ax.set_xlabel("programs per applicant (count)")
-        ax.set_ylabel("applicants (count)")
-        ax.set_title("Eligible and unknown programs per applicant")
-        ax.legend(loc="upper right", fontsize=10)
-    if not len(a):
-        return describe(fig, "No applicant has a report yet.")
-    return describe(
-        fig,
-        f"Eligible programs per applicant range from {int(a['eligible'].min())} to {int(a['eligible'].max())} "
-        f"(median {a['eligible'].median():.0f}); programs to confirm range from {int(a['unknown'].min())} "
-        f"to {int(a['unknown'].max())}, across {len(a)} applicants.",
-    )
+    return plots.cohort_eligible_histogram(c.applicants)
 
 
 def budget_scatter(c: Cohort) -> Figure:
     """Each applicant's budget against the cost of the planned rotations."""
-    with mpl.rc_context(RC):
-        fig, ax = _figure(7, 4.2)
-        a = c.applicants
-        marks = (
-            (a["rotations"] == 0, "s", "#c7d8ee", "no rotation planned"),
-            (a["rotations"] == 1, "o", "#5f8dc9", "1 rotation"),
-            (a["rotations"] >= 2, "^", "#1b3a6b", "2 or more rotations"),
-        )
-        for mask, marker, colour, label in marks:
-            sub = a.loc[mask]
-            ax.scatter(
-                sub["budget_usd"],
-                sub["plan_cost_usd"],
-                marker=marker,
-                s=28,
-                color=colour,
-                edgecolor=INK,
-                linewidth=0.5,
-                label=f"{label} ({len(sub)})",
-            )
-        top = float(max(1.0, a["budget_usd"].max() if len(a) else 1.0))
-        ax.plot([0, top], [0, top], color=INK, linestyle=":", linewidth=1, label="plan cost = budget")
-        ax.set_xlim(0, top * 1.05)
-        ax.set_ylim(0, top * 1.05)
-        ax.set_xlabel("budget (USD)")
-        ax.set_ylabel("plan cost (USD)")
-        ax.set_title("Budget against the cost of the plan")
-        ax.legend(loc="upper left", fontsize=10)
-    counts = ", ".join(
-        f"{int((a['rotations'] == k).sum())} with {k}" for k in sorted(a["rotations"].unique())
-    )
-    return describe(
-        fig,
-        f"Budget against plan cost for {len(a)} applicants; rotations planned: {counts or 'none'}. "
-        "No plan costs more than its budget.",
-    )
+    return plots.cohort_budget_scatter(c.applicants)
 
 
 def chance_histogram(c: Cohort, low_chance: float | None = None) -> Figure:
     """Match chance with the plan across the cohort, with the at-risk line."""
     low_chance = default_low_chance() if low_chance is None else low_chance
-    with mpl.rc_context(RC):
-        fig, ax = _figure(7, 3.4)
-        a = c.applicants
-        ax.hist(
-            100 * a["chance_with_plan"].dropna(),
-            bins=np.arange(0, 101, 5),
-            color="#5f8dc9",
-            hatch="//",
-            edgecolor=INK,
-            linewidth=0.6,
-        )
-        ax.axvline(100 * low_chance, color="#7f2704", linestyle="--", linewidth=1.2)
-        ax.text(100 * low_chance, ax.get_ylim()[1], " at-risk line", fontsize=10, va="top", color="#7f2704")
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("match chance with the plan (%)")
-        ax.set_ylabel("applicants (count)")
-        ax.set_title("Match chance across the cohort")
-    below = int((a["chance_with_plan"] < low_chance).sum())
-    return describe(
-        fig,
-        f"Match chance with the plan for {len(a)} applicants; {below} below the at-risk line of "
-        f"{100 * low_chance:.0f}%.",
-    )
+    return plots.cohort_chance_histogram(c.applicants, low_chance)
 
 
 # --------------------------------------------------------------------------------------

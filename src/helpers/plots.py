@@ -547,3 +547,108 @@ def gantt(
         )
         + f"Available window {window[0]:%d %b} to {window[1]:%d %b %Y}; plan date {plan_date:%d %b %Y}.",
     )
+
+
+# --------------------------------------------------------------------------------------
+# The advisor's cohort overview (overview.py, notebooks/04-cohort.ipynb): one row per
+# applicant with the columns of overview.COLUMNS.
+
+
+@_styled
+def cohort_eligible_histogram(applicants: pd.DataFrame) -> Figure:
+    """How many programs each applicant can apply to (eligible) or must ask (unknown)."""
+    fig, ax = _figure(7, 3.6)
+    a = applicants
+    top = int(max(1, a["eligible"].max() if len(a) else 1, a["unknown"].max() if len(a) else 1))
+    bins = np.linspace(0, top + 1, min(30, top + 2))
+    for col in ("eligible", "unknown"):
+        style = STATUS_STYLE[col]
+        ax.hist(
+            a[col],
+            bins=bins,
+            color=style["color"],
+            hatch=style["hatch"],
+            edgecolor=INK,
+            linewidth=0.6,
+            alpha=0.85,
+            label=col,
+        )
+    ax.set_xlabel("programs per applicant (count)")
+    ax.set_ylabel("applicants (count)")
+    ax.set_title("Eligible and unknown programs per applicant")
+    ax.legend(loc="upper right", fontsize=10)
+    if not len(a):
+        return describe(fig, "No applicant has a report yet.")
+    return describe(
+        fig,
+        f"Eligible programs per applicant range from {int(a['eligible'].min())} to {int(a['eligible'].max())} "
+        f"(median {a['eligible'].median():.0f}); programs to confirm range from {int(a['unknown'].min())} "
+        f"to {int(a['unknown'].max())}, across {len(a)} applicants.",
+    )
+
+
+@_styled
+def cohort_budget_scatter(applicants: pd.DataFrame) -> Figure:
+    """Each applicant's budget against the cost of the planned rotations."""
+    fig, ax = _figure(7, 4.2)
+    a = applicants
+    marks = (
+        (a["rotations"] == 0, "s", "#c7d8ee", "no rotation planned"),
+        (a["rotations"] == 1, "o", "#5f8dc9", "1 rotation"),
+        (a["rotations"] >= 2, "^", "#1b3a6b", "2 or more rotations"),
+    )
+    for mask, marker, colour, label in marks:
+        sub = a.loc[mask]
+        ax.scatter(
+            sub["budget_usd"],
+            sub["plan_cost_usd"],
+            marker=marker,
+            s=28,
+            color=colour,
+            edgecolor=INK,
+            linewidth=0.5,
+            label=f"{label} ({len(sub)})",
+        )
+    top = float(max(1.0, a["budget_usd"].max() if len(a) else 1.0))
+    ax.plot([0, top], [0, top], color=INK, linestyle=":", linewidth=1, label="plan cost = budget")
+    ax.set_xlim(0, top * 1.05)
+    ax.set_ylim(0, top * 1.05)
+    ax.set_xlabel("budget (USD)")
+    ax.set_ylabel("plan cost (USD)")
+    ax.set_title("Budget against the cost of the plan")
+    ax.legend(loc="upper left", fontsize=10)
+    counts = ", ".join(
+        f"{int((a['rotations'] == k).sum())} with {k}" for k in sorted(a["rotations"].unique())
+    )
+    return describe(
+        fig,
+        f"Budget against plan cost for {len(a)} applicants; rotations planned: {counts or 'none'}. "
+        "No plan costs more than its budget.",
+    )
+
+
+@_styled
+def cohort_chance_histogram(applicants: pd.DataFrame, low_chance: float) -> Figure:
+    """Match chance with the plan across the cohort, with the at-risk line at `low_chance`."""
+    fig, ax = _figure(7, 3.4)
+    a = applicants
+    ax.hist(
+        100 * a["chance_with_plan"].dropna(),
+        bins=np.arange(0, 101, 5),
+        color="#5f8dc9",
+        hatch="//",
+        edgecolor=INK,
+        linewidth=0.6,
+    )
+    ax.axvline(100 * low_chance, color="#7f2704", linestyle="--", linewidth=1.2)
+    ax.text(100 * low_chance, ax.get_ylim()[1], " at-risk line", fontsize=10, va="top", color="#7f2704")
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("match chance with the plan (%)")
+    ax.set_ylabel("applicants (count)")
+    ax.set_title("Match chance across the cohort")
+    below = int((a["chance_with_plan"] < low_chance).sum())
+    return describe(
+        fig,
+        f"Match chance with the plan for {len(a)} applicants; {below} below the at-risk line of "
+        f"{100 * low_chance:.0f}%.",
+    )

@@ -130,7 +130,9 @@ class Table:
 
     `.frame` is the DataFrame itself for anyone exploring further in JupyterLab. A caption
     names the table; `total` (when the frame is a shortened list) adds "showing N of M"
-    and a pointer to the full list.
+    and a pointer to the full list. `links` makes a column's cells links: column -> target
+    with `{}` for the cell's value (text and target both escaped). A list in a cell shows
+    as one escaped line per item.
     """
 
     def __init__(
@@ -140,12 +142,14 @@ class Table:
         total: int | None = None,
         html_columns: tuple[str, ...] = (),
         numeric: tuple[str, ...] = (),
+        links: dict[str, str] | None = None,
     ):
         self.frame = frame
         self.caption = caption
         self.total = total
         self.html_columns = html_columns  # cells already made safe by the view (links)
         self.numeric = numeric
+        self.links = links or {}
 
     def count_note(self) -> str:
         if self.total is None or self.total <= len(self.frame):
@@ -154,6 +158,18 @@ class Table:
             f"showing {len(self.frame):,} of {self.total:,}; every program is in "
             f"<a href='#{FULL_LIST}'>the full list</a> and in programs.csv"
         )
+
+    def _cell(self, col: str, value) -> str:
+        if isinstance(value, list | tuple):
+            return "<br>".join(html.escape(str(v)) for v in value)
+        if value is None or (isinstance(value, float) and value != value):
+            return "—"
+        if col in self.html_columns:
+            return str(value)
+        text = html.escape(str(value))
+        if col in self.links:
+            return f"<a href='{html.escape(self.links[col].format(value), quote=True)}'>{text}</a>"
+        return text
 
     def _repr_html_(self) -> str:
         if self.frame.empty:
@@ -167,12 +183,8 @@ class Table:
         for values in self.frame.itertuples(index=False):
             cells = []
             for c, v in zip(cols, values, strict=True):
-                if v is None or (isinstance(v, float) and v != v):
-                    text = "—"
-                else:
-                    text = str(v) if c in self.html_columns else html.escape(str(v))
                 cls = " class='num'" if c in self.numeric else ""
-                cells.append(f"<td{cls}>{text}</td>")
+                cells.append(f"<td{cls}>{self._cell(c, v)}</td>")
             rows.append("<tr>" + "".join(cells) + "</tr>")
         note = self.count_note()
         caption = ""
