@@ -104,28 +104,9 @@ def _bundled() -> pd.DataFrame:
 
 def bundled_programs() -> pd.DataFrame:
     """The bundled program table (data/programs.csv), read and checked once per session;
-    every caller gets its own copy. test_programs.py reads the file itself."""
+    every caller gets its own copy (the kit itself keeps tables it has read by content,
+    programs.load_programs). test_programs.py reads the file itself."""
     return _bundled().copy()
-
-
-@pytest.fixture(scope="session", autouse=True)
-def bundled_table_read_once():
-    """The kit reads the bundled table wherever it needs it: `report` before it reads a
-    profile, the odds model once per applicant strength (its national reference). Within
-    a test session it is the same file each time, so those reads get the session's copy;
-    any other table, and test_programs' own reads of the file, are read as usual."""
-    from helpers import programs
-
-    read = programs.load_programs
-
-    def load_programs(path, columns=None):
-        if columns is None and Path(path).resolve() == DEFAULT_PROGRAMS.resolve():
-            return bundled_programs()
-        return read(path, columns)
-
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(programs, "load_programs", load_programs)
-        yield
 
 
 _ANALYSES: dict[str, Analysis] = {}

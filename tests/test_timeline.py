@@ -323,11 +323,11 @@ def test_R_G4_nothing_to_signal_when_every_program_is_closed_this_cycle():
     """A student who needs H-1B cannot pass Step 3 by the rank-list deadline (R-G4): every
     program is closed this cycle, so the calendar has no signals or update messages to
     send, and it still dates the Step 3 reason and the next cycle."""
-    closed = analyse(make_profile(visa_needed="h1b", school_status="student"), PROGRAMS)
+    closed = analysed(make_profile(visa_needed="h1b", school_status="student"))
     assert int((closed.table["status"] != "excluded").sum()) == 0
     assert not closed.steps["kind"].isin(["signals", "update_message"]).any()
     assert (closed.steps["kind"] == "step3").sum() == 1
     assert closed.steps["what"].str.startswith("Next cycle").any()
-    open_ = analyse(make_profile(visa_needed="j1", school_status="student"), PROGRAMS)
+    open_ = analysed(make_profile(visa_needed="j1", school_status="student"))
     assert (open_.steps["kind"] == "signals").sum() == 1
     assert (open_.steps["kind"] == "update_message").sum() == 2
