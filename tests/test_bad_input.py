@@ -730,6 +730,7 @@ def test_blank_rows_keep_spreadsheet_row_numbers(tmp_path):
     assert "row 5, field 'step1'" in str(entries[1].problems[0])
 
 
+@pytest.mark.slow  # 5,000 rows, read twice by validate: over a second
 def test_a_large_cohort_names_the_one_bad_row_deep_inside(tmp_path, capsys):
     """5,000 applicants (about 1 MB): only row 4,321 is wrong, and the line says so."""
     rows = [{**GOOD_ROW, "applicant_id": f"a{i:05d}"} for i in range(5000)]
@@ -740,6 +741,7 @@ def test_a_large_cohort_names_the_one_bad_row_deep_inside(tmp_path, capsys):
     assert_one_line(lines, path, ("row 4321", "field 'step1'", "'maybe'"))
 
 
+@pytest.mark.slow  # 20,000 rows, read twice by validate: over a second
 def test_a_large_program_table_names_the_one_bad_cell(tmp_path, capsys):
     lines = [PROGRAM_HEADER + ",positions"] + [f"P{i},Hospital {i},NY,4" for i in range(20_000)]
     lines[17_000] = "P16999,Hospital 16999,NY,four"  # spreadsheet row 17,001
