@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import time
 
+import pytest
 from conftest import example_timings_path
 
 from helpers import stages
@@ -44,6 +45,7 @@ def test_a_clock_adds_up_repeated_stages():
     assert clock.seconds["writing files"] >= 0.51 and clock.seconds["pdf"] == 0.0
 
 
+@pytest.mark.slow
 def test_timings_name_every_built_applicant_and_add_up_to_its_time(example_reports):
     """`report --timings`: each applicant's stages, in the kit's stage names, and their sum
     never more than the applicant's own time in manifest.csv; then the cohort's stages."""
