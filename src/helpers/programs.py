@@ -362,7 +362,7 @@ def load_programs(path: str | Path, columns: str | Path | None = None) -> pd.Dat
 
 def _table_key(path: str | Path, columns: str | Path | None) -> tuple:
     path = Path(path)
-    files = [path, path.with_name(f"{path.stem}.columns.yaml"), sources_path(path)]
+    files = [path, *_companion_paths(path)]
     if columns is not None:
         files.append(Path(columns))
     key = []
@@ -392,9 +392,13 @@ def table_sources(programs: pd.DataFrame) -> pd.DataFrame:
 def companion_files(table: str | Path) -> list[Path]:
     """Files beside a table that change what loading it gives: its sources and its
     column mapping (`<stem>.sources.csv`, `<stem>.columns.yaml`), those that exist."""
+    return [f for f in _companion_paths(table) if f.is_file()]
+
+
+def _companion_paths(table: str | Path) -> list[Path]:
+    """Where a table's sources and column mapping would be, whether or not they exist."""
     table = Path(table)
-    found = [sources_path(table), table.with_name(f"{table.stem}.columns.yaml")]
-    return [f for f in found if f.is_file()]
+    return [sources_path(table), table.with_name(f"{table.stem}.columns.yaml")]
 
 
 def sources_path(table: str | Path) -> Path:

@@ -26,6 +26,9 @@ TIER_LABEL = {
 }
 
 
+STRENGTH_SHIFT = {"strong": -1, "average": 0, "modest": 1}  # tier shift per strength label (R-T4)
+
+
 @dataclass(frozen=True)
 class Strength:
     """How strong the applicant looks against matched non-US IMGs (R-T4, R-B2)."""
@@ -36,7 +39,7 @@ class Strength:
 
     @property
     def shift(self) -> int:
-        return {"strong": -1, "average": 0, "modest": 1}[self.label]
+        return STRENGTH_SHIFT[self.label]
 
 
 def applicant_strength(p: Profile, facts: Facts, assume: Assumptions) -> Strength:

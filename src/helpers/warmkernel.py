@@ -87,11 +87,12 @@ def warm_up() -> None:
         from .facts import load_facts
         from .odds import _reference_weight, calibrate
         from .programs import load_programs
+        from .tiering import STRENGTH_SHIFT
 
         facts = load_facts()
         assume = load_assumptions()
         cal = calibrate(str(facts.folder))  # the same cache key as analysis.analyse()
-        for label in ("strong", "average", "modest"):  # the national reference, per strength (R-M1)
+        for label in STRENGTH_SHIFT:  # the national reference, per strength label (R-M1)
             _reference_weight(label, str(facts.folder), str(assume.file))
         plots.png_display(plots.calibration(cal.reproduction))  # the same for every applicant
         load_programs(DEFAULT_PROGRAMS)  # the bundled table (and the odds' national reference)
