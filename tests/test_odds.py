@@ -44,6 +44,17 @@ def test_calibration_hits_the_fitted_figures():
     )
 
 
+def test_the_poisson_weights_are_scipys_to_the_bit():
+    """odds avoids importing scipy.stats (slow in every kernel); its pmf must not drift."""
+    from scipy import stats
+
+    from helpers.odds import _poisson_pmf
+
+    k = np.arange(0, 200)[None, :]
+    mu = np.array([1e-6, 0.3, 2.0, 7.5, 31.0, 140.0])[:, None]
+    assert np.array_equal(_poisson_pmf(k, mu), stats.poisson.pmf(k, mu))
+
+
 def test_checks_are_reported_not_forced():
     r = calibrate().reproduction
     checks = r.loc[r["role"].str.startswith("check")]

@@ -38,6 +38,14 @@ class LocalBackend:
     def submit(self, job: Job) -> Future:
         return self.pool.submit(run_job, job)
 
+    def call(self, fn, *args) -> Future:
+        """Any other task for a worker (the cohort overview)."""
+        return self.pool.submit(fn, *args)
+
+    def last_task_submitted(self) -> None:
+        """Idle workers may exit now (while the last task runs), not after it."""
+        self.pool.shutdown(wait=False)
+
     def wait_any(self, futures: set) -> set:
         done, _ = wait(futures, return_when=FIRST_COMPLETED)
         return done
@@ -70,6 +78,13 @@ class DaskBackend:
         return self.client.submit(
             run_job, job, pure=False, key=f"awayplan-{job.profile.applicant_id}-{uuid.uuid4().hex[:8]}"
         )
+
+    def call(self, fn, *args):
+        """Any other task for a worker (the cohort overview)."""
+        return self.client.submit(fn, *args, pure=False, key=f"awayplan-{fn.__name__}-{uuid.uuid4().hex[:8]}")
+
+    def last_task_submitted(self) -> None:
+        """The cluster is not ours to stop."""
 
     def wait_any(self, futures: set) -> set:
         from distributed import wait as dwait

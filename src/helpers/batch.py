@@ -29,7 +29,8 @@ from .cohort_outputs import (
     MANIFEST_FIELDS,
     OVERVIEW_HTML,
     OVERVIEW_NOTEBOOK,
-    OverviewKernel,
+    cohort_pages,
+    cohort_pages_job,
     run_overview,
     write_index,
     write_manifest,
@@ -58,7 +59,6 @@ from .fingerprint import (
     package_versions,
     shared_inputs,
 )
-from .stages import Clock
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -88,6 +88,8 @@ __all__ = [
     "run_applicant",
     "run_cohort",
     "run_job",
+    "cohort_pages",
+    "cohort_pages_job",
     "run_overview",
     "run_papermill",
     "shared_inputs",
@@ -186,44 +188,32 @@ def run_cohort(
             jobs.append(
                 (i, Job(e.profile, programs_path, out_root, inputs, pdf, timeout, notebooks, force=True))
             )
-        ready: OverviewKernel | None = None  # the overview's kernel, started for the last wave
+        own = backend is None and bool(jobs)
+        if own:
+            backend = LocalBackend(min(workers or default_workers(), len(jobs)))
         try:
-            if jobs:
-                own = backend is None
-                backend = backend or LocalBackend(min(workers or default_workers(), len(jobs)))
-                try:
-                    for done, (i, r) in enumerate(_run_jobs(backend, jobs), start=1):
-                        results[i] = r
-                        bar.update(r)
-                        if overview and ready is None and len(jobs) - done <= backend.slots:
-                            ready = OverviewKernel()  # cores free up from here on
-                except BaseException:
-                    if own:
-                        backend.close(cancel=True)
-                    raise
-                finally:
-                    bar.close()
-                if own:
-                    backend.close()
-            else:
+            try:
+                for i, r in _run_jobs(backend, jobs) if jobs else ():
+                    results[i] = r
+                    bar.update(r)
+            finally:
                 bar.close()
-        except BaseException:
-            if ready is not None:
-                ready.take().close()
-            raise
-        ordered = [results[i] for i in range(len(entries))]
-        clock = Clock()
-        with clock("manifest and index"):
+            ordered = [results[i] for i in range(len(entries))]
             write_manifest(out_root, ordered)
-        overview_error = ""
-        if overview:
-            with clock("overview"):
-                overview_error = run_overview(out_root, programs_path, ready)
-        with clock("manifest and index"):
-            write_index(out_root, ordered, overview=overview and not overview_error)
+            # The overview and index on a worker whose kernels and page modules are warm.
+            args = (out_root, programs_path, ordered, overview)
+            overview_error, cohort_seconds = (
+                _on_worker(backend, cohort_pages_job, *args) if backend is not None else cohort_pages(*args)
+            )
+        except BaseException:
+            if own:
+                backend.close(cancel=True)
+            raise
+        if own:
+            backend.close()
         shutil.rmtree(out_root / STAGING, ignore_errors=True)
         if timings is not None:
-            write_timings(Path(timings), ordered, clock.seconds)
+            write_timings(Path(timings), ordered, cohort_seconds)
         return CohortRun(ordered, overview_error, bar.counts)
 
 
@@ -238,6 +228,17 @@ def write_timings(path: Path, results: Sequence[Result], cohort: dict[str, float
             lines.append(f"{r.applicant_id},{stage},{seconds:.4f}")
     lines += [f",{stage},{seconds:.4f}" for stage, seconds in cohort.items()]
     return write_atomic(path, "\n".join(lines) + "\n")
+
+
+def _on_worker(backend, fn, *args) -> tuple[str, dict[str, float]]:
+    """The cohort's pages as one more task on the backend; a dead worker becomes the error."""
+    try:
+        future = backend.call(fn, *args)
+        backend.last_task_submitted()
+        return future.result()
+    except Exception as exc:
+        write_index(args[0], args[2], overview=False)
+        return f"worker failed: {describe_failure(exc)}", {}
 
 
 def _run_jobs(backend, jobs: list[tuple[int, Job]]) -> Iterable[tuple[int, Result]]:

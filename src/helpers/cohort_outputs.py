@@ -3,18 +3,16 @@ overview (notebooks/04-cohort.ipynb run on the finished folder) and index.html."
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-import threading
 from pathlib import Path
 
 import nbformat
 
 from .config import NOTEBOOKS_DIR, ROOT
-from .execution import DEFAULT_TIMEOUT, Result, describe_failure, run_papermill
+from .execution import DEFAULT_TIMEOUT, Result, describe_failure, run_papermill, worker_runner
 from .outputs import write_atomic
-from .warmkernel import KernelStartError, WarmKernels
+from .warmkernel import WarmKernels
 
 MANIFEST_FIELDS = ("applicant_id", "status", "seconds", "error")
 OVERVIEW_NOTEBOOK = "04-cohort.ipynb"
@@ -37,30 +35,16 @@ def write_manifest(out_root: Path, results: list[Result]) -> Path:
     return write_atomic(out_root / "manifest.csv", buf.getvalue())
 
 
-class OverviewKernel:
-    """The overview's kernel, made ready in the background while the applicants run, so the
-    cohort's last step does not wait for a kernel parent to import the kit."""
+def run_overview(out_root: Path, programs_path: Path, kernels: WarmKernels | None = None) -> str:
+    """Run notebooks/04-cohort.ipynb on the finished folder; '' when done, else the error.
 
-    def __init__(self) -> None:
-        self.kernels = WarmKernels(ROOT)
-        self._thread = threading.Thread(target=self._prepare, name="awayplan-overview-kernel", daemon=True)
-        self._thread.start()
-
-    def _prepare(self) -> None:
-        with contextlib.suppress(KernelStartError):
-            self.kernels.prepare_spare()
-
-    def take(self) -> WarmKernels:
-        """The kernels, once the background start is over (the caller closes them)."""
-        self._thread.join()
-        return self.kernels
-
-
-def run_overview(out_root: Path, programs_path: Path, ready: OverviewKernel | None = None) -> str:
-    """Run notebooks/04-cohort.ipynb on the finished folder; '' when done, else the error."""
+    With `kernels` (a worker's warm kernels, see `overview_job`) the notebook runs in a kernel
+    forked from that worker's zygote, which is left running; without, a zygote is started
+    for this one notebook and closed after it."""
     from .overview import write_overview_html
 
-    kernels = ready.take() if ready is not None else WarmKernels(ROOT)
+    own = kernels is None
+    kernels = kernels or WarmKernels(ROOT)
     km = None
     try:
         nb = nbformat.read(NOTEBOOKS_DIR / OVERVIEW_NOTEBOOK, as_version=4)
@@ -75,7 +59,36 @@ def run_overview(out_root: Path, programs_path: Path, ready: OverviewKernel | No
     finally:
         if km is not None:
             kernels.stop(km)
-        kernels.close()
+        if own:
+            kernels.close()
+
+
+def cohort_pages(
+    out_root: Path, programs_path: Path, results: list[Result], overview: bool = True, kernels=None
+) -> tuple[str, dict[str, float]]:
+    """The overview (when asked for) and index.html; returns the overview's error ('' when
+    done) and the seconds each took."""
+    from .stages import Clock
+
+    clock = Clock()
+    error = ""
+    if overview:
+        with clock("overview"):
+            error = run_overview(out_root, programs_path, kernels)
+    with clock("manifest and index"):
+        write_index(out_root, results, overview=overview and not error)
+    return error, clock.seconds
+
+
+def cohort_pages_job(
+    out_root: Path, programs_path: Path, results: list[Result], overview: bool = True
+) -> tuple[str, dict[str, float]]:
+    """`cohort_pages` as a task for a worker that has just built applicants: its zygote,
+    spare kernel and report exporter are warm and the page modules imported, so the cohort's
+    last step starts at once instead of importing the kit again in another process."""
+    runner = worker_runner()
+    with runner._lock:
+        return cohort_pages(out_root, programs_path, results, overview, runner.kernels)
 
 
 def write_index(out_root: Path, results: list[Result], overview: bool = True) -> Path:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import special  # scipy.stats alone takes about 0.4 s to import, in every process
 
 from .assumptions import Assumptions
 from .facts import Facts, load_facts
@@ -39,7 +39,7 @@ _GH_NODES, _GH_WEIGHTS = np.polynomial.hermite_e.hermegauss(48)
 _GH_WEIGHTS = _GH_WEIGHTS / _GH_WEIGHTS.sum()
 # Two extra nodes at the 10th and 90th percentile of quality, with no weight in the means.
 QUANTILES = (0.1, 0.9)
-NODES = np.concatenate([_GH_NODES, stats.norm.ppf(QUANTILES)])
+NODES = np.concatenate([_GH_NODES, special.ndtri(QUANTILES)])
 WEIGHTS = np.concatenate([_GH_WEIGHTS, np.zeros(len(QUANTILES))])
 K_MAX = 120  # largest number of ranks summed in the calibration (see tests: truncation)
 
@@ -82,7 +82,7 @@ def population(mu: float, sigma: float, c: float, k_max: int | None = None) -> d
         top = float(live.max()) if live.size else mu
         k_max = int(max(K_MAX, np.ceil(top + 12 * np.sqrt(top) + 20)))
     k_all = np.arange(0, k_max + 1)
-    pk = _GH_WEIGHTS[:, None] * stats.poisson.pmf(k_all[None, :], lam[:, None])
+    pk = _GH_WEIGHTS[:, None] * _poisson_pmf(k_all[None, :], lam[:, None])
     pk, k = pk[:, 1:], k_all[1:]
     m = 1 - (1 - c) ** k
     pm_jk, pu_jk = pk * m, pk * (1 - m)
@@ -151,6 +151,11 @@ class Calibration:
         return self.sigma * float(np.sqrt(max(1e-6, 1 - self.rho**2 - self.rho_research**2)))
 
 
+def _poisson_pmf(k: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    """scipy.stats.poisson.pmf, computed the way scipy computes it (same bits)."""
+    return np.exp(special.xlogy(k, mu) - special.gammaln(k + 1) - mu)
+
+
 def fit(match_rate: float, ranks_matched: float, ranks_unmatched: float) -> tuple[float, float, float]:
     """(mu, sigma, c) reproducing a match rate and the mean ranks of matched and unmatched."""
 
@@ -162,6 +167,8 @@ def fit(match_rate: float, ranks_matched: float, ranks_unmatched: float) -> tupl
             (pop["ranks_mean_matched"] - ranks_matched) / 0.5,
             (pop["ranks_mean_unmatched"] - ranks_unmatched) / 0.3,
         ]
+
+    from scipy import optimize
 
     sol = optimize.least_squares(residuals, x0=[np.log(3.0), np.log(0.8), 0.0], xtol=1e-12, ftol=1e-12)
     return float(np.exp(sol.x[0])), float(np.exp(sol.x[1])), float(1 / (1 + np.exp(-sol.x[2])))

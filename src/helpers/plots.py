@@ -32,6 +32,10 @@ def _short(text: str, n: int) -> str:
 
 # Colour-blind-safe colours that stay distinct in grey, plus hatches for printing.
 INK = "#222222"
+# zlib level for the figures' PNGs. Without the (always opaque) alpha channel, level 3 gives
+# files about the size of Pillow's default (level 6, with alpha) in under half the time:
+# the encoding was a quarter of each figure's cost.
+PNG_COMPRESSION = 3
 DISPLAY_DPI = 100  # CSS pixels per inch of figure: a 7-inch figure shows 700 px wide
 TIER_STYLE = {
     "high_reach": {"color": "#1b3a6b", "hatch": "", "marker": "^"},
@@ -79,17 +83,18 @@ def png_bytes(fig: Figure) -> bytes:
     inputs give the same bytes.
 
     Drawn once on an Agg canvas at that resolution: `savefig` draws a constrained-layout
-    figure twice (a layout pass, then the picture) for the same pixels."""
+    figure twice (a layout pass, then the picture) for the same pixels. The figures are
+    opaque, so the PNG carries no alpha channel; see PNG_COMPRESSION for the zlib level."""
     dpi = fig.dpi
     fig.set_dpi(2 * DISPLAY_DPI)
     try:
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
-        image = Image.fromarray(np.asarray(canvas.buffer_rgba()))
+        image = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
     finally:
         fig.set_dpi(dpi)
     buf = io.BytesIO()
-    image.save(buf, format="png", dpi=(2 * DISPLAY_DPI, 2 * DISPLAY_DPI))
+    image.save(buf, format="png", dpi=(2 * DISPLAY_DPI, 2 * DISPLAY_DPI), compress_level=PNG_COMPRESSION)
     return buf.getvalue()
 
 

@@ -629,3 +629,8 @@ def _last_line(path: Path) -> str:
 
 if __name__ == "__main__":
     serve(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    # Its kernels are gone and it holds no files open for writing: skip the interpreter's
+    # teardown of everything warm_up() imported (about half a second the worker waits for).
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
