@@ -323,13 +323,16 @@ def best_set(
     the best under any budget between C and B (a smaller budget only removes sets, and this
     one is still among them). A budget curve or a preference search asks for many budgets
     over the same candidates; each distinct answer is searched for once."""
-    key = (tuple(cands), k, round(fixed_cost, 6))
+    # Keyed by the candidates' identities (hashing the candidates themselves was a fifth of
+    # a budget curve's time); the entry keeps them alive, so an identity is never reused.
+    cands = tuple(cands)
+    key = (tuple(map(id, cands)), k, round(fixed_cost, 6))
     memo = objective.__dict__.setdefault("_best_sets", {}).setdefault(key, [])
-    for high, sel in memo:
+    for high, sel, _ in memo:
         if sel.cost - 1e-9 <= budget <= high:
             return sel
     sel = _best_set(cands, k, budget, fixed_cost, objective)
-    memo.append((budget, sel))
+    memo.append((budget, sel, cands))
     return sel
 
 
@@ -779,6 +782,17 @@ def _served(c: Candidate, prefs: Preferences | None) -> list[str]:
     return prefs.served(c.program_id, c.state) if prefs else []
 
 
+def _compatible_with(c: Candidate, cands: list[Candidate], objective: Objective) -> tuple[Candidate, ...]:
+    """The candidates that can join c, remembered on the objective: a budget curve asks for
+    the same anchor in the same list at every budget."""
+    memo = objective.__dict__.setdefault("_compatible", {})
+    key = (id(c), tuple(map(id, cands)))
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = (tuple(o for o in cands if compatible(c, o)), c, cands)  # kept alive
+    return hit[0]
+
+
 def _preferred_best(
     cands: list[Candidate],
     k: int,
@@ -820,7 +834,7 @@ def _preferred_best(
         seen.add(c.program_id)
         if c.cost + fixed_cost > budget + 1e-9:
             continue
-        rest = [o for o in cands if compatible(c, o)]
+        rest = _compatible_with(c, cands, objective)
         sub = best_set(rest, k - 1, budget - c.cost - fixed_cost, 0.0, objective) if k > 1 else None
         chosen = tuple(sorted((c, *(sub.chosen if sub else ())), key=lambda x: x.block.start))
         cost = round(sum(x.cost for x in chosen) + fixed_cost, 2)
