@@ -426,4 +426,12 @@ def test_printed_report_is_readable(example_reports, tmp_path):
     assert "Your plan" in first and "Next steps" in first
     for n, page in enumerate(reader.pages, start=1):
         assert f"page {n} of {pages}" in page.extract_text() and aid in page.extract_text()
+    # The named assumptions (a dozen pages, the same for everyone) stay on screen; print
+    # says where they are instead. The published figures are printed.
+    text = " ".join(" ".join(p.extract_text().split()) for p in reader.pages)
+    text = text.replace("\ufb01", "fi").replace("\ufb02", "fl")  # chromium prints ligatures
+    assert "A printed copy leaves out the" in text and "named assumptions" in text
+    assert "Published figures behind this report" in text
+    html = (example_reports / aid / "report.html").read_text(encoding="utf-8")
+    assert "Named assumptions (an advisor can change them)" in html
     keep(pdf)

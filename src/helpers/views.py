@@ -132,7 +132,8 @@ class Table:
     names the table; `total` (when the frame is a shortened list) adds "showing N of M"
     and a pointer to the full list. `links` makes a column's cells links: column -> target
     with `{}` for the cell's value (text and target both escaped). A list in a cell shows
-    as one escaped line per item.
+    as one escaped line per item. `print_note` leaves the table out of a printed page and
+    prints that note (escaped) in its place.
     """
 
     def __init__(
@@ -143,8 +144,10 @@ class Table:
         html_columns: tuple[str, ...] = (),
         numeric: tuple[str, ...] = (),
         links: dict[str, str] | None = None,
+        print_note: str = "",
     ):
         self.frame = frame
+        self.print_note = print_note
         self.caption = caption
         self.total = total
         self.html_columns = html_columns  # cells already made safe by the view (links)
@@ -195,8 +198,10 @@ class Table:
                 + "</caption>"
             )
         label = html.escape(self.caption or "table", quote=True)
+        printed = f"<p class='print-only'>{html.escape(self.print_note)}</p>" if self.print_note else ""
+        wrap = "table-wrap no-print" if self.print_note else "table-wrap"
         return (
-            f"<div class='table-wrap' role='region' aria-label='{label}' tabindex='0'>"
+            f"{printed}<div class='{wrap}' role='region' aria-label='{label}' tabindex='0'>"
             f"<table class='awayplan'>{caption}<thead><tr>{head}</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></div>"
         )
@@ -598,12 +603,18 @@ def assumptions_table(a: Analysis, keys: list[str] | None = None) -> pd.DataFram
     """Named assumptions behind this report (data/assumptions.yaml)."""
     t = a.assume.table(keys)
     whole = lambda text: re.sub(r"(?<![\d.])(\d+)\.0(?![\d.])", r"\1", plain(str(text)))  # noqa: E731
-    return t.assign(
+    frame = t.assign(
         assumption=t["assumption"].map(humanize),
         value=t["value"].map(whole),
         unit=t["unit"].map(whole),
         meaning=t["meaning"].map(whole),
         basis=t["basis"].map(whole),
+    )
+    # The same for every applicant and a dozen printed pages: the page keeps it, print points to it.
+    return Table(
+        frame,
+        print_note=f"A printed copy leaves out the {len(frame)} named assumptions (value, range, unit, "
+        f"meaning and basis): they are in report.html and in {a.assume.file_label}.",
     )
 
 
