@@ -28,6 +28,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import nbformat
 from jupyter_core.utils import run_sync
@@ -36,9 +37,11 @@ from .config import ANALYSIS_NOTEBOOKS, NOTEBOOKS_DIR, ROOT
 from .fingerprint import INPUTS_FILE, applicant_inputs, complete_summary, shared_inputs
 from .outputs import applicant_dir, write_atomic
 from .profile import Profile, profile_to_yaml
-from .report import Printer
 from .stages import Clock
 from .warmkernel import KernelStartError, WarmKernels
+
+if TYPE_CHECKING:
+    from .report import Printer
 
 DEFAULT_TIMEOUT = 300.0  # seconds per applicant; a warm applicant takes a few seconds
 STAGING = ".staging"
@@ -105,6 +108,8 @@ class Runner:
         self._lock = threading.Lock()  # the kernels are used by one applicant at a time
         # One browser for all this worker's PDFs, started by the first report that needs one
         # (in the thread that runs the jobs: Playwright's browser stays with its thread).
+        from .report import Printer  # nbconvert: imported by the workers, not the command
+
         self.printer = Printer()
 
     def warm(self) -> None:

@@ -15,9 +15,7 @@ import re
 import zipfile
 from pathlib import Path
 
-import openpyxl
 import pandas as pd
-from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import InputError, Problem, display_path
 
@@ -219,6 +217,9 @@ def _xlsx_sheets(path: Path, name: str) -> list[tuple[str, list[list[str]]]]:
                 )
             ]
         )
+    import openpyxl  # here: a CSV never needs it, and it takes 0.3 s to import
+    from openpyxl.utils.exceptions import InvalidFileException
+
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, TypeError, OSError, InvalidFileException) as exc:

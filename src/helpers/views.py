@@ -913,7 +913,15 @@ PROGRAM_COLUMNS = [
 
 
 def program_list(a: Analysis) -> pd.DataFrame:
-    """Every program in words: the full list behind programs.csv, programs.xlsx and the page."""
+    """Every program in words: the full list behind programs.csv, programs.xlsx and the page
+    (built once per analysis; each caller gets its own copy)."""
+    frame = a.__dict__.get("_program_list")
+    if frame is None:
+        frame = a.__dict__["_program_list"] = _program_list(a)
+    return frame.copy()
+
+
+def _program_list(a: Analysis) -> pd.DataFrame:
     planned = set(a.rotations["program_id"]) if len(a.rotations) else set()
     order = _ordered(a.table)
     rows = []
