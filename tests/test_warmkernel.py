@@ -109,3 +109,53 @@ def test_a_zygote_that_may_not_fork_gives_an_ordinary_kernel(monkeypatch):
         kernels.stop(km)
     finally:
         kernels.close()
+
+
+@pytest.mark.slow
+def test_workers_share_one_zygote_and_each_goes_with_its_own_kernels(monkeypatch):
+    """A cohort run's workers ask one zygote for kernels (SharedZygoteServer). A worker that
+    says goodbye takes its kernels along and leaves the other's running; one that goes
+    without a goodbye (killed) also loses its kernel folder; closing the server ends all."""
+    from helpers.warmkernel import SHARED_ENV, SharedZygote, SharedZygoteServer
+
+    server = SharedZygoteServer()
+    monkeypatch.setenv(SHARED_ENV, server.address)
+    a, b = WarmKernels(ROOT), WarmKernels(ROOT)
+    try:
+        ka, kb = a.start(), b.start()
+        assert isinstance(a.zygote, SharedZygote) and a.zygote.pid == b.zygote.pid == server.proc.pid
+        pa, pb = ka.provisioner.process.pid, kb.provisioner.process.pid
+        assert psutil.Process(pa).ppid() == psutil.Process(pb).ppid() == server.proc.pid
+        a.close()  # goodbye: its kernel goes, b's stays
+        deadline = time.monotonic() + 10
+        while warmkernel._running(pa) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not warmkernel._running(pa) and warmkernel._running(pb)
+        assert b.zygote.alive() and kb.provisioner.process.poll() is None
+        b.zygote.sock.close()  # what a killed worker looks like: no goodbye
+        deadline = time.monotonic() + 10
+        while (warmkernel._running(pb) or b.tmp.exists()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not warmkernel._running(pb) and not b.tmp.exists()
+    finally:
+        b.zygote = None
+        b.close()
+        server.close()
+    assert server.proc.poll() is not None and not server.folder.exists()
+
+
+def test_an_unreachable_shared_zygote_gives_the_worker_its_own(monkeypatch):
+    from helpers.warmkernel import SHARED_ENV, KernelStartError, SharedZygote
+
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    with pytest.raises(KernelStartError):
+        SharedZygote(f"{gone.pid}:/nonexistent/zygote.sock", Path("/nonexistent"))
+    monkeypatch.setenv(SHARED_ENV, f"{gone.pid}:/nonexistent/zygote.sock")
+    kernels = WarmKernels(ROOT)
+    monkeypatch.setattr(warmkernel, "Zygote", lambda log: "own zygote")
+    try:
+        assert kernels.zygote_now() == "own zygote"
+    finally:
+        kernels.zygote = None
+        kernels.close()

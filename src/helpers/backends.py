@@ -25,10 +25,13 @@ def default_workers() -> int:
 class LocalBackend:
     """Worker processes on this machine (spawned, each warming its own kernels)."""
 
-    def __init__(self, workers: int):
+    def __init__(self, workers: int, zygote: str | None = None):
         self.workers = workers
         self.pool = ProcessPoolExecutor(
-            max_workers=workers, mp_context=get_context("spawn"), initializer=init_local_worker
+            max_workers=workers,
+            mp_context=get_context("spawn"),
+            initializer=init_local_worker,
+            initargs=(zygote,),  # the address of a shared zygote (warmkernel.SharedZygoteServer)
         )
 
     @property

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -59,6 +60,7 @@ from .fingerprint import (
     package_versions,
     shared_inputs,
 )
+from .warmkernel import SHARED_ENV, SharedZygoteServer
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -155,12 +157,14 @@ def run_cohort(
     progress: bool | Callable[[Result], None] = False,
     overview: bool = True,
     timings: Path | None = None,
+    zygote: SharedZygoteServer | None = None,
 ) -> CohortRun:
     """Every valid entry on the workers; invalid rows become failed results with their problem.
 
     Writes manifest.csv, the cohort overview (04-cohort) and index.html at the end; with
     `timings`, a CSV of the seconds each applicant spent in each stage (stages.ORDER) and
-    the cohort's own stages (overview, index).
+    the cohort's own stages (overview, index). Local workers share one zygote: `zygote`
+    (started early by the caller, who closes it), or one started here.
     """
     notebooks = tuple(notebooks or Job.__dataclass_fields__["notebooks"].default)
     out_root = Path(out_root)
@@ -189,8 +193,10 @@ def run_cohort(
                 (i, Job(e.profile, programs_path, out_root, inputs, pdf, timeout, notebooks, force=True))
             )
         own = backend is None and bool(jobs)
+        shared = None  # one zygote for this run's workers (warmkernel.SharedZygoteServer)
         if own:
-            backend = LocalBackend(min(workers or default_workers(), len(jobs)))
+            shared = zygote if zygote is not None else SharedZygoteServer()
+            backend = LocalBackend(min(workers or default_workers(), len(jobs)), shared.address)
         try:
             try:
                 for i, r in _run_jobs(backend, jobs) if jobs else ():
@@ -202,15 +208,21 @@ def run_cohort(
             write_manifest(out_root, ordered)
             # The overview and index on a worker whose kernels and page modules are warm.
             args = (out_root, programs_path, ordered, overview)
-            overview_error, cohort_seconds = (
-                _on_worker(backend, cohort_pages_job, *args) if backend is not None else cohort_pages(*args)
-            )
+            if backend is not None:
+                overview_error, cohort_seconds = _on_worker(backend, cohort_pages_job, *args)
+            else:  # nothing to rebuild: the overview runs here, from the early zygote if any
+                with _shared_zygote_env(zygote):
+                    overview_error, cohort_seconds = cohort_pages(*args)
         except BaseException:
             if own:
                 backend.close(cancel=True)
+            if shared is not None and zygote is None:
+                shared.close()
             raise
         if own:
-            backend.close()
+            backend.close()  # the workers say goodbye to the zygote on their way out
+        if shared is not None and zygote is None:
+            shared.close()
         shutil.rmtree(out_root / STAGING, ignore_errors=True)
         if timings is not None:
             write_timings(Path(timings), ordered, cohort_seconds)
@@ -228,6 +240,23 @@ def write_timings(path: Path, results: Sequence[Result], cohort: dict[str, float
             lines.append(f"{r.applicant_id},{stage},{seconds:.4f}")
     lines += [f",{stage},{seconds:.4f}" for stage, seconds in cohort.items()]
     return write_atomic(path, "\n".join(lines) + "\n")
+
+
+@contextlib.contextmanager
+def _shared_zygote_env(zygote: SharedZygoteServer | None):
+    """Kernels started in this process come from `zygote` meanwhile (warmkernel.SHARED_ENV)."""
+    if zygote is None:
+        yield
+        return
+    previous = os.environ.get(SHARED_ENV)
+    os.environ[SHARED_ENV] = zygote.address
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(SHARED_ENV, None)
+        else:
+            os.environ[SHARED_ENV] = previous
 
 
 def _on_worker(backend, fn, *args) -> tuple[str, dict[str, float]]:

@@ -167,6 +167,20 @@ def _out_dir(arg: str | None) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    zygote = None
+    if args.cohort and not args.scheduler and (args.workers is None or args.workers >= 1):
+        from .warmkernel import SharedZygoteServer
+
+        # Started first: its imports (seconds) overlap the command's own and the checks below.
+        zygote = SharedZygoteServer()
+    try:
+        return _report(args, zygote)
+    finally:
+        if zygote is not None:
+            zygote.close()
+
+
+def _report(args: argparse.Namespace, zygote) -> int:
     from .batch import DEFAULT_TIMEOUT, run_applicant, run_cohort
     from .cohort import load_cohort
     from .profile import load_profile
@@ -214,6 +228,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         force=args.force,
         progress=True,
         timings=Path(args.timings) if args.timings else None,
+        zygote=zygote,
     )
     ok = sum(r.status == "ok" for r in run.results)
     unchanged = sum(r.skipped for r in run.results)

@@ -19,6 +19,7 @@ import atexit
 import contextlib
 import datetime as dt
 import json
+import os
 import shutil
 import signal
 import threading
@@ -386,9 +387,14 @@ def run_job(job: Job) -> Result:
     return worker_runner().run(job)
 
 
-def init_local_worker() -> None:
-    """Pool initializer: Ctrl-C is the main process's business; warm up straight away."""
+def init_local_worker(zygote: str | None = None) -> None:
+    """Pool initializer: Ctrl-C is the main process's business; warm up straight away, with
+    the run's shared zygote when there is one."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if zygote:
+        from .warmkernel import SHARED_ENV
+
+        os.environ[SHARED_ENV] = zygote
     worker_runner().warm_in_background()
 
 

@@ -6,6 +6,10 @@ applicant then gets a kernel forked from it (a few milliseconds) that is killed 
 applicant is done. Every applicant still runs in its own process, so nothing one
 applicant's notebooks leave in memory can reach another's report.
 
+A cohort run on this machine starts one zygote for all its workers (SharedZygoteServer,
+reached over a Unix socket), before the command has imported the kit itself; a worker on
+its own (one report, a Dask worker, or a shared zygote out of reach) starts its own.
+
 The zygote imports modules and loads shared data only (facts, assumptions, the odds
 calibration); it never sees an applicant. Kernels are started through jupyter_client's
 public provisioner interface (the `awayplan-fork` entry point, named in the kernel spec's
@@ -55,6 +59,7 @@ THREAD_LIMITS = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MK
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 TMP_PREFIX = "awayplan-kernels-"
 OWNER_FILE = "owner"  # "pid create_time" of the worker that owns a kernel folder
+SHARED_ENV = "AWAYPLAN_SHARED_ZYGOTE"  # "pid:socket path" of a cohort run's shared zygote
 PROVISIONER = "awayplan-fork"  # entry point in jupyter_client.kernel_provisioners (pyproject.toml)
 
 
@@ -133,15 +138,61 @@ def _become_kernel(argv: list[str], cwd: str, log: str) -> None:
         os._exit(code)
 
 
-def serve(workdir: Path | None = None) -> None:
-    """Zygote main loop: one JSON request per line on stdin, one JSON reply per line.
+class _Client:
+    """One worker's line-based conversation with the zygote: its kernels, and the kernel
+    folder to remove if it goes without a goodbye."""
 
-    When stdin closes the zygote kills its kernels. Without a "bye" first, the worker was
-    killed: the zygote then also removes the worker's kernel folder, so that even a killed
-    run leaves nothing behind.
+    def __init__(self, rfd: int, wfd: int, workdir: Path | None = None, sock=None):
+        self.rfd, self.wfd, self.workdir, self.sock = rfd, wfd, workdir, sock
+        self.buffer = b""
+        self.children: set[int] = set()
+        self.said_bye = False
+
+    def send(self, reply: dict) -> None:
+        data = (json.dumps(reply) + "\n").encode()
+        with contextlib.suppress(OSError):
+            while data:
+                data = data[os.write(self.wfd, data) :]
+
+    def lines(self) -> list[str] | None:
+        """The complete request lines now readable; None when the worker has gone."""
+        try:
+            chunk = os.read(self.rfd, 65536)
+        except OSError:
+            chunk = b""
+        if not chunk:
+            return None
+        self.buffer += chunk
+        *done, self.buffer = self.buffer.split(b"\n")
+        return [x.decode() for x in done if x.strip()]
+
+    def end(self) -> None:
+        """Take the worker's kernels along; without a goodbye the worker was killed, so its
+        kernel folder goes too (a killed run leaves nothing behind)."""
+        for pid in self.children:
+            with contextlib.suppress(OSError):
+                os.killpg(pid, signal.SIGKILL)  # unreaped, so the group id is still this kernel's
+            with contextlib.suppress(OSError):
+                os.waitpid(pid, 0)
+        self.children.clear()
+        if not self.said_bye and self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+        if self.sock is not None:
+            with contextlib.suppress(OSError):
+                self.sock.close()
+
+
+def serve(workdir: Path | None = None, shared: Path | None = None) -> None:
+    """Zygote main loop: one JSON request per line, one JSON reply per line.
+
+    Alone (the default) it serves one worker on stdin and stdout, and exits when that
+    worker says goodbye or goes. Shared (`shared` = a socket path), it serves every worker
+    that connects there (each first says {"hello": its kernel folder}) and exits when its
+    parent closes stdin. A worker that goes loses its kernels; one that goes without a
+    goodbye also loses its kernel folder.
     """
-    requests = os.fdopen(os.dup(0), "r", encoding="utf-8")
-    replies = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    requests = os.dup(0)
+    replies = os.dup(1)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.dup2(2, 1)  # a stray print during imports must not corrupt the protocol
@@ -149,42 +200,76 @@ def serve(workdir: Path | None = None) -> None:
     try:
         warm_up()
     except BaseException as exc:
-        replies.write(json.dumps({"error": f"{exc.__class__.__name__}: {exc}"}) + "\n")
-        replies.flush()
+        os.write(replies, (json.dumps({"error": f"{exc.__class__.__name__}: {exc}"}) + "\n").encode())
         raise SystemExit(1) from exc
     # SIGCHLD keeps its default: a kernel that exits stays a zombie until the worker asks
     # for its status ({"poll": pid}), so its pid cannot be reused while the worker may signal it.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-    replies.write(json.dumps({"ready": os.getpid()}) + "\n")
-    replies.flush()
-    children: set[int] = set()
-    orphaned = True
-    for line in requests:
-        req = json.loads(line)
-        if req.get("bye"):
-            orphaned = False
-            break
-        if "poll" in req:
-            reply = _reap(int(req["poll"]), children)
-        elif unsafe := fork_unsafe():
-            reply = {"unsafe": unsafe}
-        else:
-            pid = os.fork()
-            if pid == 0:
-                requests.close()
-                replies.close()
-                _become_kernel(req["argv"], req["cwd"], req["log"])
-            children.add(pid)
-            reply = {"pid": pid}
-        replies.write(json.dumps(reply) + "\n")
-        replies.flush()
-    for pid in children:  # the worker has gone: take its kernels along
+    listener = None
+    clients: list[_Client] = []
+    if shared is None:
+        clients.append(_Client(requests, replies, workdir))
+    else:
+        import socket
+
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(shared))  # workers wait for this path: it means "ready"
+        listener.listen(64)
+    os.write(replies, (json.dumps({"ready": os.getpid()}) + "\n").encode())
+    while clients or listener is not None:
+        watched = [c.rfd for c in clients]
+        if listener is not None:
+            watched += [listener.fileno(), requests]
+        ready = set(select.select(watched, [], [])[0])
+        if listener is not None and requests in ready and not os.read(requests, 4096):
+            break  # the parent has closed stdin: the run is over
+        if listener is not None and listener.fileno() in ready:
+            sock, _ = listener.accept()
+            clients.append(_Client(sock.fileno(), sock.fileno(), None, sock))
+        for c in [c for c in clients if c.rfd in ready]:
+            lines = c.lines()
+            for line in lines or []:
+                req = json.loads(line)
+                if req.get("bye"):
+                    c.said_bye = True
+                    break
+                c.send(_answer(c, req, clients, listener, requests, replies))
+            if lines is None or c.said_bye:
+                c.end()
+                clients.remove(c)
+    for c in clients:
+        c.end()
+    if listener is not None:
+        listener.close()
         with contextlib.suppress(OSError):
-            os.killpg(pid, signal.SIGKILL)  # unreaped, so the group id is still this kernel's
-        with contextlib.suppress(OSError):
-            os.waitpid(pid, 0)
-    if orphaned and workdir is not None:
-        shutil.rmtree(workdir, ignore_errors=True)
+            os.unlink(shared)
+
+
+def _answer(c: _Client, req: dict, clients: list[_Client], listener, *fds: int) -> dict:
+    if "hello" in req:
+        c.workdir = Path(req["hello"])
+        return {"ready": os.getpid()}
+    if "poll" in req:
+        return _reap(int(req["poll"]), c.children)
+    if unsafe := fork_unsafe():
+        return {"unsafe": unsafe}
+    pid = os.fork()
+    if pid == 0:  # the kernel keeps none of the zygote's conversations
+        raw = set(fds)
+        for x in clients:
+            if x.sock is not None:
+                with contextlib.suppress(OSError):
+                    os.close(x.sock.detach())  # detached: no socket object left to close it again
+            else:
+                raw |= {x.rfd, x.wfd}
+        if listener is not None:
+            listener.close()
+        for fd in raw:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        _become_kernel(req["argv"], req["cwd"], req["log"])
+    c.children.add(pid)
+    return {"pid": pid}
 
 
 def fork_unsafe() -> str:
@@ -226,8 +311,7 @@ class Zygote:
     """A running zygote process and the pipe to ask it for kernels."""
 
     def __init__(self, log: Path):
-        env = {**os.environ, **THREAD_LIMITS, "PYTHONUNBUFFERED": "1"}
-        env.pop("MPLBACKEND", None)
+        env = _zygote_env()
         self.log = log
         self._log_file = log.open("ab")
         self.proc = subprocess.Popen(
@@ -252,9 +336,17 @@ class Zygote:
     def alive(self) -> bool:
         return self.proc.poll() is None
 
-    def _read(self, timeout: float) -> dict:
+    def _fileno(self) -> int:
         assert self.proc.stdout is not None
-        fd = self.proc.stdout.fileno()
+        return self.proc.stdout.fileno()
+
+    def _write(self, data: bytes) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def _read(self, timeout: float) -> dict:
+        fd = self._fileno()
         deadline = time.monotonic() + timeout
         while b"\n" not in self._buffer:
             left = deadline - time.monotonic()
@@ -278,11 +370,9 @@ class Zygote:
 
     def request(self, message: dict, timeout: float = FORK_TIMEOUT) -> dict:
         """Send one request line and read its reply line."""
-        assert self.proc.stdin is not None
         with self._lock:
             try:
-                self.proc.stdin.write((json.dumps(message) + "\n").encode())
-                self.proc.stdin.flush()
+                self._write((json.dumps(message) + "\n").encode())
             except (BrokenPipeError, OSError, ValueError) as exc:
                 raise KernelStartError(f"warm kernel process is gone ({exc})") from exc
             return self._read(timeout)
@@ -298,15 +388,97 @@ class Zygote:
             if self.proc.stdin:
                 self.proc.stdin.write(b'{"bye": true}\n')
                 self.proc.stdin.close()
-        try:
-            self.proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        _wait_or_kill(self.proc)
         with contextlib.suppress(Exception):
             if self.proc.stdout:
                 self.proc.stdout.close()
         self._log_file.close()
+
+
+class SharedZygote(Zygote):
+    """A connection to the zygote a cohort run shares between its workers (SharedZygoteServer):
+    the same requests as a worker's own zygote, over a Unix socket. Closing says goodbye
+    (the zygote kills this worker's kernels) and leaves the zygote running for the others."""
+
+    def __init__(self, address: str, workdir: Path):
+        import socket
+
+        pid, _, path = address.partition(":")
+        self._server = int(pid)
+        self.log = Path(os.devnull)
+        self._buffer = b""
+        self._lock = threading.Lock()
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not os.path.exists(path):  # bound once the zygote's imports are done
+            if not _running(self._server) or time.monotonic() > deadline:
+                raise KernelStartError("the shared warm kernel process did not start")
+            time.sleep(0.02)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.sock.connect(path)
+            reply = self.request({"hello": str(workdir)}, READY_TIMEOUT)
+        except (OSError, KernelStartError) as exc:
+            self.sock.close()
+            raise KernelStartError(f"the shared warm kernel process did not answer ({exc})") from exc
+        if "ready" not in reply:
+            self.sock.close()
+            raise KernelStartError(f"the shared warm kernel process refused: {reply}")
+
+    @property
+    def pid(self) -> int:
+        return self._server
+
+    def alive(self) -> bool:
+        return self.sock.fileno() >= 0 and _running(self._server)
+
+    def _fileno(self) -> int:
+        return self.sock.fileno()
+
+    def _write(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.sock.sendall(b'{"bye": true}\n')
+        self.sock.close()
+
+
+class SharedZygoteServer:
+    """One zygote for all the workers of a cohort run on this machine, started before the
+    command has imported the kit, so its imports overlap the command's own and happen once
+    instead of once per worker. Workers find it through the SHARED_ENV variable; a worker
+    that cannot reach it starts its own zygote."""
+
+    def __init__(self) -> None:
+        self.folder = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "shared-"))
+        me = psutil.Process()
+        (self.folder / OWNER_FILE).write_text(f"{me.pid} {me.create_time()}\n")
+        self.path = self.folder / "zygote.sock"
+        env = _zygote_env()
+        self._log = (self.folder / "zygote.log").open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "helpers.warmkernel", "--shared", str(self.path)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            env=env,
+            start_new_session=True,
+        )
+
+    @property
+    def address(self) -> str:
+        return f"{self.proc.pid}:{self.path}"
+
+    def close(self) -> None:
+        """Stop the zygote (it kills any kernel still running) and remove its folder."""
+        if not self.path.exists():  # still importing: no kernel can exist yet
+            self.proc.kill()
+        with contextlib.suppress(OSError):
+            if self.proc.stdin:
+                self.proc.stdin.close()
+        _wait_or_kill(self.proc)
+        self._log.close()
+        shutil.rmtree(self.folder, ignore_errors=True)
 
 
 class ForkedProcess:
@@ -509,7 +681,12 @@ class WarmKernels:
         if self.zygote is None or not self.zygote.alive():
             if self.zygote is not None:
                 self.zygote.close()
-            self.zygote = Zygote(self.tmp / "zygote.log")
+            self.zygote = None
+            shared = os.environ.get(SHARED_ENV)
+            if shared:
+                with contextlib.suppress(KernelStartError):
+                    self.zygote = SharedZygote(shared, self.tmp)
+            self.zygote = self.zygote or Zygote(self.tmp / "zygote.log")
         return self.zygote
 
     def prepare_spare(self) -> None:
@@ -605,6 +782,31 @@ class WarmKernels:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def _zygote_env() -> dict[str, str]:
+    """A zygote's environment: one thread per numerical library, unbuffered, and the kernel
+    backend left to ipykernel (the zygote sets it as a kernel would)."""
+    env = {**os.environ, **THREAD_LIMITS, "PYTHONUNBUFFERED": "1"}
+    env.pop("MPLBACKEND", None)
+    env.pop(SHARED_ENV, None)
+    return env
+
+
+def _wait_or_kill(proc: subprocess.Popen, timeout: float = 5) -> None:
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def _running(pid: int) -> bool:
+    """The process exists and has not exited (an exited child is a zombie until reaped)."""
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
 def _sweep_orphans() -> None:
     """Remove kernel folders whose worker and zygote were both killed outright (SIGKILL)."""
     for folder in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
@@ -628,7 +830,10 @@ def _last_line(path: Path) -> str:
 
 
 if __name__ == "__main__":
-    serve(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
+    if len(sys.argv) > 2 and sys.argv[1] == "--shared":
+        serve(shared=Path(sys.argv[2]))
+    else:
+        serve(Path(sys.argv[1]) if len(sys.argv) > 1 else None)
     # Its kernels are gone and it holds no files open for writing: skip the interpreter's
     # teardown of everything warm_up() imported (about half a second the worker waits for).
     sys.stdout.flush()
