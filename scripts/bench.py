@@ -92,6 +92,11 @@ def synthetic_cohort(n: int, seed: int = SEED) -> list[dict]:
                 "plan_date": dt.date(2026, 12, 1).isoformat(),
             }
         )
+    for row in rows:
+        # A visitor or student status means a visa is needed (the profile rules refuse
+        # "none" with it); fixed after the draws, so every other row stays as it was.
+        if row["visa_needed"] == "none" and row["current_us_status"] != "none":
+            row["current_us_status"] = "none"
     return rows
 
 
