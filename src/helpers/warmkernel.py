@@ -101,6 +101,7 @@ def warm_up() -> None:
             _reference_weight(label, str(facts.folder), str(assume.file))
         plots.png_display(plots.calibration(cal.reproduction))  # the same for every applicant
         load_programs(DEFAULT_PROGRAMS)  # the bundled table (and the odds' national reference)
+        views.warm_up()  # templates compiled, the XLSX writer loaded
     from . import stages
 
     stages.taken(reset=True)  # kernels count their own applicant's time, not the warm-up's
