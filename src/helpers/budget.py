@@ -430,13 +430,23 @@ def _search(
         low = sorted([*low, float(arr.cost[i])])[:2]
         two_cheapest[i] = low[0] + low[1]
     real_left = np.logical_or.accumulate(arr.realistic[::-1])[::-1]
+    # Plain lists: the loops below read one element at a time, which numpy makes slow.
+    asp_left_l, real_left_l = asp_left.tolist(), real_left.tolist()
+    with_bonus = 1 + objective.bonus
 
-    def factor_at(start: int, chosen: Sequence[Candidate]) -> float:
+    def factors(chosen: Sequence[Candidate]) -> tuple[bool, bool]:
+        """Whether the chosen members already hold an aspirational and a realistic one."""
+        return (
+            any(objective.aspirational(c) for c in chosen),
+            any(c.tier in ("img_friendly", "mid_tier") for c in chosen),
+        )
+
+    def factor_at(start: int, has: tuple[bool, bool]) -> float:
         if start >= n:
             return 1.0
-        asp = asp_left[start] or any(objective.aspirational(c) for c in chosen)
-        real = real_left[start] or any(c.tier in ("img_friendly", "mid_tier") for c in chosen)
-        return 1 + objective.bonus if asp and real else 1.0
+        asp = asp_left_l[start] or has[0]
+        real = real_left_l[start] or has[1]
+        return with_bonus if asp and real else 1.0
 
     def remaining(chosen: Sequence[Candidate]) -> list | None:
         if combo is None:
@@ -457,7 +467,7 @@ def _search(
         stop = n
         if best[0] is not None:  # host gains are sorted: past `stop` no member can beat the best
             base_gain = objective.gain(chosen) if chosen else objective.const
-            factor = factor_at(start, chosen)
+            factor = factor_at(start, factors(chosen))
             limit = best[0][0] - 1e-12
             stop = start + int(
                 np.searchsorted(-factor * (base_gain + arr.single[start:]), -limit, side="right")
@@ -487,8 +497,9 @@ def _search(
             return
         base_gain = objective.gain(chosen) if chosen else objective.const
         left = remaining(chosen)
+        has = factors(chosen)
         for i in range(start, n):
-            bound = factor_at(i, chosen) * (base_gain + sum(singles[i : i + room]))
+            bound = factor_at(i, has) * (base_gain + sum(singles[i : i + room]))
             if best[0] is not None and bound < best[0][0] - 1e-12:
                 return
             c = order[i]
@@ -523,18 +534,23 @@ class _CandidateArrays:
         self.months = np.array([c.usce_months for c in order])
         self.start = np.array([c.block.start.toordinal() for c in order])
         self.end = np.array([c.block.end.toordinal() for c in order])
-        self.program = np.array([c.program_id for c in order], dtype=object)
+        codes = {p: i for i, p in enumerate(dict.fromkeys(c.program_id for c in order))}
+        program = np.array([codes[c.program_id] for c in order])
+        # free[i, j]: candidate j can join a set holding candidate i (another program, and
+        # blocks that do not overlap), worked out once for the whole search.
+        self.free = (program[:, None] != program[None, :]) & (
+            (self.start[None, :] > self.end[:, None]) | (self.start[:, None] > self.end[None, :])
+        )
+        self.position = {id(c): i for i, c in enumerate(order)}
         self.rank = np.array([TIER_RANK.get(c.tier or "", 0) for c in order])
         self.realistic = np.array([c.tier in ("img_friendly", "mid_tier") for c in order])
         self.aspirational = np.array([bool(objective.aspirational(c)) for c in order])
 
     def feasible(self, start: int, stop: int, chosen: Sequence[Candidate], room: float) -> np.ndarray:
-        idx = np.arange(start, stop)
-        ok = self.cost[idx] <= room + 1e-9
-        for o in chosen:
-            s, e = o.block.start.toordinal(), o.block.end.toordinal()
-            ok &= (self.program[idx] != o.program_id) & ~((self.start[idx] <= e) & (s <= self.end[idx]))
-        return idx[ok]
+        ok = self.cost[start:stop] <= room + 1e-9
+        for o in chosen:  # members of this search's candidates
+            ok &= self.free[self.position[id(o)], start:stop]
+        return np.flatnonzero(ok) + start
 
     def values(self, idx: np.ndarray, chosen: Sequence[Candidate]) -> np.ndarray:
         obj = self.objective
