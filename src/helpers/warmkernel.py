@@ -25,6 +25,7 @@ the worker may still signal it.
 
 from __future__ import annotations
 
+import abc
 import contextlib
 import json
 import os
@@ -308,10 +309,87 @@ def _reap(pid: int, children: set[int]) -> dict:
 # The worker's side
 
 
-class Zygote:
-    """A running zygote process and the pipe to ask it for kernels."""
+class _ZygoteLink(abc.ABC):
+    """A worker's conversation with a zygote: one JSON request line, then its one JSON reply
+    line, one request at a time. Subclasses say where the lines go (a zygote of the worker's
+    own, or the one a cohort run shares) and how the conversation ends."""
+
+    def __init__(self) -> None:
+        self._buffer = b""
+        self._lock = threading.Lock()  # one request at a time (the timeout thread polls too)
+
+    @property
+    @abc.abstractmethod
+    def pid(self) -> int:
+        """The zygote's process id: the parent of every kernel it forks."""
+
+    @abc.abstractmethod
+    def alive(self) -> bool:
+        """Whether the zygote can still answer."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Say goodbye (the zygote kills this worker's kernels) and end the conversation."""
+
+    @abc.abstractmethod
+    def _fileno(self) -> int:
+        """The descriptor the reply lines arrive on."""
+
+    @abc.abstractmethod
+    def _write(self, data: bytes) -> None:
+        """Send request bytes to the zygote."""
+
+    def _tail(self) -> str:
+        """What the zygote last said about itself, for an error message."""
+        return "no message"
+
+    def _read(self, timeout: float) -> dict:
+        fd = self._fileno()
+        deadline = time.monotonic() + timeout
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise KernelStartError(f"warm kernel process did not answer within {timeout:.0f} s")
+            ready, _, _ = select.select([fd], [], [], left)
+            if ready:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    raise KernelStartError(f"warm kernel process exited ({self._tail()})")
+                self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        return json.loads(line)
+
+    def request(self, message: dict, timeout: float = FORK_TIMEOUT) -> dict:
+        """Send one request line and read its reply line."""
+        with self._lock:
+            try:
+                self._write((json.dumps(message) + "\n").encode())
+            except (BrokenPipeError, OSError, ValueError) as exc:
+                raise KernelStartError(f"warm kernel process is gone ({exc})") from exc
+            return self._read(timeout)
+
+    def fork(self, argv: list[str], cwd: str, log: str) -> int | None:
+        """Ask for a kernel: its process id (not yet listening), or None when the zygote
+        cannot fork safely (it has more than one thread)."""
+        reply = self.request({"argv": argv, "cwd": cwd, "log": log})
+        return int(reply["pid"]) if "pid" in reply else None
+
+    def poll(self, pid: int) -> dict:
+        """A forked kernel's state: {"running": true}, or {"exit": its exit code, or None
+        when the zygote does not know it}."""
+        return self.request({"poll": pid})
+
+    def _goodbye(self) -> None:
+        """The last request: the zygote kills this worker's kernels. Nothing to read back."""
+        self._write(b'{"bye": true}\n')
+
+
+class Zygote(_ZygoteLink):
+    """A zygote process of the worker's own and the pipe to ask it for kernels; its error
+    output goes to `log`."""
 
     def __init__(self, log: Path):
+        super().__init__()
         env = _zygote_env()
         self.log = log
         self._log_file = log.open("ab")
@@ -323,8 +401,6 @@ class Zygote:
             env=env,
             start_new_session=True,  # a Ctrl-C reaches the worker, which then closes us
         )
-        self._buffer = b""
-        self._lock = threading.Lock()  # one request at a time (the timeout thread polls too)
         reply = self._read(READY_TIMEOUT)
         if "ready" not in reply:
             self.close()
@@ -346,48 +422,14 @@ class Zygote:
         self.proc.stdin.write(data)
         self.proc.stdin.flush()
 
-    def _read(self, timeout: float) -> dict:
-        fd = self._fileno()
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self._buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise KernelStartError(f"warm kernel process did not answer within {timeout:.0f} s")
-            ready, _, _ = select.select([fd], [], [], left)
-            if ready:
-                chunk = os.read(fd, 65536)
-                if not chunk:
-                    raise KernelStartError(f"warm kernel process exited ({self._tail()})")
-                self._buffer += chunk
-        line, _, self._buffer = self._buffer.partition(b"\n")
-        return json.loads(line)
-
     def _tail(self) -> str:
-        with contextlib.suppress(OSError):
-            lines = [x for x in self.log.read_text(errors="replace").splitlines() if x.strip()]
-            if lines:
-                return lines[-1][:300]
-        return "no message"
-
-    def request(self, message: dict, timeout: float = FORK_TIMEOUT) -> dict:
-        """Send one request line and read its reply line."""
-        with self._lock:
-            try:
-                self._write((json.dumps(message) + "\n").encode())
-            except (BrokenPipeError, OSError, ValueError) as exc:
-                raise KernelStartError(f"warm kernel process is gone ({exc})") from exc
-            return self._read(timeout)
-
-    def fork(self, argv: list[str], cwd: str, log: str) -> int | None:
-        """Ask for a kernel: its process id (not yet listening), or None when the zygote
-        cannot fork safely (it has more than one thread)."""
-        reply = self.request({"argv": argv, "cwd": cwd, "log": log})
-        return int(reply["pid"]) if "pid" in reply else None
+        return _last_line(self.log) or "no message"
 
     def close(self) -> None:
+        """Say goodbye, close the zygote's input and wait for it to exit (killed after 5 s)."""
         with contextlib.suppress(Exception):
             if self.proc.stdin:
-                self.proc.stdin.write(b'{"bye": true}\n')
+                self._goodbye()
                 self.proc.stdin.close()
         _wait_or_kill(self.proc)
         with contextlib.suppress(Exception):
@@ -396,19 +438,19 @@ class Zygote:
         self._log_file.close()
 
 
-class SharedZygote(Zygote):
+class SharedZygote(_ZygoteLink):
     """A connection to the zygote a cohort run shares between its workers (SharedZygoteServer):
     the same requests as a worker's own zygote, over a Unix socket. Closing says goodbye
     (the zygote kills this worker's kernels) and leaves the zygote running for the others."""
 
     def __init__(self, address: str, workdir: Path):
+        """Connect to the zygote at `address` (SharedZygoteServer.address), waiting for it to
+        finish its imports, and introduce this worker's kernel folder `workdir`."""
         import socket
 
+        super().__init__()
         pid, _, path = address.partition(":")
         self._server = int(pid)
-        self.log = Path(os.devnull)
-        self._buffer = b""
-        self._lock = threading.Lock()
         deadline = time.monotonic() + READY_TIMEOUT
         while not os.path.exists(path):  # bound once the zygote's imports are done
             if not _running(self._server) or time.monotonic() > deadline:
@@ -439,8 +481,9 @@ class SharedZygote(Zygote):
         self.sock.sendall(data)
 
     def close(self) -> None:
+        """Say goodbye and close the socket; the zygote stays for the other workers."""
         with contextlib.suppress(OSError):
-            self.sock.sendall(b'{"bye": true}\n')
+            self._goodbye()
         self.sock.close()
 
 
@@ -493,7 +536,7 @@ class ForkedProcess:
 
     stdin = stdout = stderr = None
 
-    def __init__(self, pid: int, zygote: Zygote):
+    def __init__(self, pid: int, zygote: _ZygoteLink):
         self.pid = pid
         self.zygote = zygote
         self.returncode: int | None = None
@@ -503,7 +546,7 @@ class ForkedProcess:
         with self._lock:
             if self.returncode is None:
                 try:
-                    reply = self.zygote.request({"poll": self.pid})
+                    reply = self.zygote.poll(self.pid)
                 except KernelStartError:
                     reply = {"exit": None}
                 if "exit" in reply:
@@ -669,16 +712,16 @@ class WarmKernels:
         self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
         me = psutil.Process()
         (self.tmp / OWNER_FILE).write_text(f"{me.pid} {me.create_time()}\n")
-        self.zygote: Zygote | None = None
+        self.zygote: _ZygoteLink | None = None
         self.spare: KernelManager | None = None
         self.started = 0
         self.specs = WarmKernelSpecs(warm=self)
 
-    def zygote_now(self) -> Zygote:
+    def zygote_now(self) -> _ZygoteLink:
         """The running zygote, started (again) if need be."""
         return self._ensure_zygote()
 
-    def _ensure_zygote(self) -> Zygote:
+    def _ensure_zygote(self) -> _ZygoteLink:
         if self.zygote is None or not self.zygote.alive():
             if self.zygote is not None:
                 self.zygote.close()
