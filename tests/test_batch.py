@@ -416,6 +416,43 @@ def test_a_kernel_start_failure_is_recorded_for_that_applicant(monkeypatch, tmp_
 
 
 # --------------------------------------------------------------------------------------
+# The shared zygote
+
+
+class FakeServer:
+    """Stands in for warmkernel.SharedZygoteServer: an address, and a record of closing."""
+
+    address = "4242:/nonexistent/zygote.sock"
+
+    def __init__(self, log: list | None = None):
+        self.log = log if log is not None else []
+
+    def close(self) -> None:
+        self.log.append("zygote closed")
+
+
+def test_with_nothing_to_rebuild_the_overview_here_gets_the_early_zygote(tmp_path, monkeypatch):
+    """The overview runs in the command's process when no applicant needs a worker; its
+    kernels come from the zygote the command started early, passed as an argument (the
+    process environment stays as it was)."""
+    seen = []
+
+    def pages(out_root, programs_path, results, overview=True, kernels=None, shared=None):
+        seen.append((kernels, shared))
+        return "", {}
+
+    monkeypatch.setattr(batch, "cohort_pages", pages)
+    environ = dict(os.environ)
+    early = FakeServer()
+    run = batch.run_cohort([], DEFAULT_PROGRAMS, tmp_path / "out", zygote=early)
+    assert run.ok and seen == [(None, early.address)]
+    assert early.log == []  # the caller's zygote: the caller closes it
+    batch.run_cohort([], DEFAULT_PROGRAMS, tmp_path / "out")
+    assert seen[-1] == (None, None)
+    assert dict(os.environ) == environ
+
+
+# --------------------------------------------------------------------------------------
 # Resume: what counts as unchanged and complete
 
 

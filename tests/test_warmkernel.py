@@ -112,15 +112,14 @@ def test_a_zygote_that_may_not_fork_gives_an_ordinary_kernel(monkeypatch):
 
 
 @pytest.mark.slow
-def test_workers_share_one_zygote_and_each_goes_with_its_own_kernels(monkeypatch):
+def test_workers_share_one_zygote_and_each_goes_with_its_own_kernels():
     """A cohort run's workers ask one zygote for kernels (SharedZygoteServer). A worker that
     says goodbye takes its kernels along and leaves the other's running; one that goes
     without a goodbye (killed) also loses its kernel folder; closing the server ends all."""
-    from helpers.warmkernel import SHARED_ENV, SharedZygote, SharedZygoteServer
+    from helpers.warmkernel import SharedZygote, SharedZygoteServer
 
     server = SharedZygoteServer()
-    monkeypatch.setenv(SHARED_ENV, server.address)
-    a, b = WarmKernels(ROOT), WarmKernels(ROOT)
+    a, b = WarmKernels(ROOT, shared=server.address), WarmKernels(ROOT, shared=server.address)
     try:
         ka, kb = a.start(), b.start()
         assert isinstance(a.zygote, SharedZygote) and a.zygote.pid == b.zygote.pid == server.proc.pid
@@ -145,14 +144,13 @@ def test_workers_share_one_zygote_and_each_goes_with_its_own_kernels(monkeypatch
 
 
 def test_an_unreachable_shared_zygote_gives_the_worker_its_own(monkeypatch):
-    from helpers.warmkernel import SHARED_ENV, KernelStartError, SharedZygote
+    from helpers.warmkernel import KernelStartError, SharedZygote
 
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     with pytest.raises(KernelStartError):
         SharedZygote(f"{gone.pid}:/nonexistent/zygote.sock", Path("/nonexistent"))
-    monkeypatch.setenv(SHARED_ENV, f"{gone.pid}:/nonexistent/zygote.sock")
-    kernels = WarmKernels(ROOT)
+    kernels = WarmKernels(ROOT, shared=f"{gone.pid}:/nonexistent/zygote.sock")
     monkeypatch.setattr(warmkernel, "Zygote", lambda log: "own zygote")
     try:
         assert kernels.zygote_now() == "own zygote"

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
-import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -60,7 +59,7 @@ from .fingerprint import (
     package_versions,
     shared_inputs,
 )
-from .warmkernel import SHARED_ENV, SharedZygoteServer
+from .warmkernel import SharedZygoteServer
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -211,8 +210,8 @@ def run_cohort(
             if backend is not None:
                 overview_error, cohort_seconds = _on_worker(backend, cohort_pages_job, *args)
             else:  # nothing to rebuild: the overview runs here, from the early zygote if any
-                with _shared_zygote_env(zygote):
-                    overview_error, cohort_seconds = cohort_pages(*args)
+                early = zygote.address if zygote is not None else None
+                overview_error, cohort_seconds = cohort_pages(*args, shared=early)
         except BaseException:
             if own:
                 backend.close(cancel=True)
@@ -240,23 +239,6 @@ def write_timings(path: Path, results: Sequence[Result], cohort: dict[str, float
             lines.append(f"{r.applicant_id},{stage},{seconds:.4f}")
     lines += [f",{stage},{seconds:.4f}" for stage, seconds in cohort.items()]
     return write_atomic(path, "\n".join(lines) + "\n")
-
-
-@contextlib.contextmanager
-def _shared_zygote_env(zygote: SharedZygoteServer | None):
-    """Kernels started in this process come from `zygote` meanwhile (warmkernel.SHARED_ENV)."""
-    if zygote is None:
-        yield
-        return
-    previous = os.environ.get(SHARED_ENV)
-    os.environ[SHARED_ENV] = zygote.address
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop(SHARED_ENV, None)
-        else:
-            os.environ[SHARED_ENV] = previous
 
 
 def _on_worker(backend, fn, *args) -> tuple[str, dict[str, float]]:

@@ -35,16 +35,19 @@ def write_manifest(out_root: Path, results: list[Result]) -> Path:
     return write_atomic(out_root / "manifest.csv", buf.getvalue())
 
 
-def run_overview(out_root: Path, programs_path: Path, kernels: WarmKernels | None = None) -> str:
+def run_overview(
+    out_root: Path, programs_path: Path, kernels: WarmKernels | None = None, shared: str | None = None
+) -> str:
     """Run notebooks/04-cohort.ipynb on the finished folder; '' when done, else the error.
 
-    With `kernels` (a worker's warm kernels, see `overview_job`) the notebook runs in a kernel
-    forked from that worker's zygote, which is left running; without, a zygote is started
-    for this one notebook and closed after it."""
+    With `kernels` (a worker's warm kernels, see `cohort_pages_job`) the notebook runs in a
+    kernel forked from that worker's zygote, which is left running; without, kernels are set
+    up for this one notebook and closed after it: from the shared zygote at `shared`
+    (SharedZygoteServer.address) when given, else from a zygote started for it."""
     from .overview import write_overview_html
 
     own = kernels is None
-    kernels = kernels or WarmKernels(ROOT)
+    kernels = kernels or WarmKernels(ROOT, shared)
     km = None
     try:
         nb = nbformat.read(NOTEBOOKS_DIR / OVERVIEW_NOTEBOOK, as_version=4)
@@ -64,17 +67,22 @@ def run_overview(out_root: Path, programs_path: Path, kernels: WarmKernels | Non
 
 
 def cohort_pages(
-    out_root: Path, programs_path: Path, results: list[Result], overview: bool = True, kernels=None
+    out_root: Path,
+    programs_path: Path,
+    results: list[Result],
+    overview: bool = True,
+    kernels=None,
+    shared: str | None = None,
 ) -> tuple[str, dict[str, float]]:
     """The overview (when asked for) and index.html; returns the overview's error ('' when
-    done) and the seconds each took."""
+    done) and the seconds each took. `kernels` and `shared` are as for `run_overview`."""
     from .stages import Clock
 
     clock = Clock()
     error = ""
     if overview:
         with clock("overview"):
-            error = run_overview(out_root, programs_path, kernels)
+            error = run_overview(out_root, programs_path, kernels, shared)
     with clock("manifest and index"):
         write_index(out_root, results, overview=overview and not error)
     return error, clock.seconds

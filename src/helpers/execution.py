@@ -19,7 +19,6 @@ import atexit
 import contextlib
 import datetime as dt
 import json
-import os
 import shutil
 import signal
 import threading
@@ -367,10 +366,12 @@ _LOCAL = threading.local()
 _RUNNERS: list[Runner] = []
 
 
-def worker_runner() -> Runner:
+def worker_runner(shared: str | None = None) -> Runner:
+    """This worker thread's Runner, created on the first call; `shared` (the address of a
+    cohort run's shared zygote) is where that first call's kernels come from."""
     runner = getattr(_LOCAL, "runner", None)
     if runner is None:
-        runner = _LOCAL.runner = Runner()
+        runner = _LOCAL.runner = Runner(WarmKernels(ROOT, shared))
         _RUNNERS.append(runner)
     return runner
 
@@ -391,11 +392,7 @@ def init_local_worker(zygote: str | None = None) -> None:
     """Pool initializer: Ctrl-C is the main process's business; warm up straight away, with
     the run's shared zygote when there is one."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if zygote:
-        from .warmkernel import SHARED_ENV
-
-        os.environ[SHARED_ENV] = zygote
-    worker_runner().warm_in_background()
+    worker_runner(zygote).warm_in_background()
 
 
 # --------------------------------------------------------------------------------------

@@ -60,7 +60,6 @@ THREAD_LIMITS = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MK
 INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 TMP_PREFIX = "awayplan-kernels-"
 OWNER_FILE = "owner"  # "pid create_time" of the worker that owns a kernel folder
-SHARED_ENV = "AWAYPLAN_SHARED_ZYGOTE"  # "pid:socket path" of a cohort run's shared zygote
 PROVISIONER = "awayplan-fork"  # entry point in jupyter_client.kernel_provisioners (pyproject.toml)
 
 
@@ -490,8 +489,8 @@ class SharedZygote(_ZygoteLink):
 class SharedZygoteServer:
     """One zygote for all the workers of a cohort run on this machine, started before the
     command has imported the kit, so its imports overlap the command's own and happen once
-    instead of once per worker. Workers find it through the SHARED_ENV variable; a worker
-    that cannot reach it starts its own zygote."""
+    instead of once per worker. Workers are given its `address` (WarmKernels' `shared`); a
+    worker that cannot reach it starts its own zygote."""
 
     def __init__(self) -> None:
         self.folder = Path(tempfile.mkdtemp(prefix=TMP_PREFIX + "shared-"))
@@ -511,6 +510,7 @@ class SharedZygoteServer:
 
     @property
     def address(self) -> str:
+        """What a worker needs to connect (SharedZygote): "pid:socket path"."""
         return f"{self.proc.pid}:{self.path}"
 
     def close(self) -> None:
@@ -704,10 +704,14 @@ class WarmKernels:
 
     `prepare_spare()` forks the next kernel ahead of time, so it starts up while the worker
     renders the previous report; a spare has never run anything.
+
+    With `shared` (SharedZygoteServer.address), kernels come from a cohort run's shared
+    zygote; without it, or when that zygote cannot be reached, from a zygote of this worker's own.
     """
 
-    def __init__(self, cwd: Path):
+    def __init__(self, cwd: Path, shared: str | None = None):
         self.cwd = cwd
+        self.shared = shared
         _sweep_orphans()
         self.tmp = Path(tempfile.mkdtemp(prefix=TMP_PREFIX))
         me = psutil.Process()
@@ -726,10 +730,9 @@ class WarmKernels:
             if self.zygote is not None:
                 self.zygote.close()
             self.zygote = None
-            shared = os.environ.get(SHARED_ENV)
-            if shared:
+            if self.shared:
                 with contextlib.suppress(KernelStartError):
-                    self.zygote = SharedZygote(shared, self.tmp)
+                    self.zygote = SharedZygote(self.shared, self.tmp)
             self.zygote = self.zygote or Zygote(self.tmp / "zygote.log")
         return self.zygote
 
@@ -831,7 +834,6 @@ def _zygote_env() -> dict[str, str]:
     backend left to ipykernel (the zygote sets it as a kernel would)."""
     env = {**os.environ, **THREAD_LIMITS, "PYTHONUNBUFFERED": "1"}
     env.pop("MPLBACKEND", None)
-    env.pop(SHARED_ENV, None)
     return env
 
 
