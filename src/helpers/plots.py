@@ -169,9 +169,17 @@ def funnel(table: pd.DataFrame) -> Figure:
                 continue
             ax.barh(y, n, left=left, color=style["color"], hatch=style["hatch"], edgecolor=INK, linewidth=0.6)
             dark = style["color"] in ("#1b3a6b", "#2d6a4f", "#7f2704", "#555555")
-            # Too narrow for its label (about 7.5 px a character on a 480 px axis): the count alone, above.
+            # Too narrow for its label (about 7.5 px a character on a 480 px axis): label and
+            # count on one line above the bar.
             if n < max(0.09, 7.5 * len(label) / 480) * len(table):
-                ax.text(left + n / 2, y - 0.42, str(n), ha="center", va="bottom", fontsize=10)
+                text = f"{label} {n}"
+                half = 7.5 * len(text) / 480 * len(table) / 2
+                x, ha = left + n / 2, "center"  # kept inside the axes at either end
+                if x - half < 0:
+                    x, ha = left, "left"
+                elif x + half > len(table):
+                    x, ha = left + n, "right"
+                ax.text(x, y - 0.42, text, ha=ha, va="bottom", fontsize=10)
                 left += n
                 continue
             ax.text(
@@ -182,10 +190,14 @@ def funnel(table: pd.DataFrame) -> Figure:
                 va="center",
                 fontsize=10,
                 color="white" if dark else INK,
+                # a light patch behind the words, so a hatched fill does not run through them
+                bbox=None if dark else {"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.5},
             )
             left += n
+        if left == 0:
+            ax.text(0, y, " none", ha="left", va="center", fontsize=10)
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
-    ax.invert_yaxis()
+    ax.set_ylim(len(rows) - 0.5, -0.5)  # top to bottom; an empty last row keeps its place
     ax.set_xlabel("programs (count)")
     ax.set_title("From all programs to your tiered list")
     tiers = ", ".join(f"{int(v)} {TIER_WORDS[k]}" for k, v in open_.items())
@@ -311,13 +323,22 @@ def odds_interval(baseline: dict, with_plan: dict) -> Figure:
         ax.plot(
             [mid], [y], marker="D", color="#1b3a6b" if y else "#9e9e9e", markeredgecolor=INK, markersize=9
         )
+        # Above the bar, running from its low end to the right, or from its high end to the
+        # left when the bar sits far right: the words never leave the axes.
+        right = lo > 50
         ax.text(
-            hi + 1, y, f"about {5 * round(mid / 5):.0f}% (range {lo:.0f}-{hi:.0f}%)", va="center", fontsize=10
+            hi if right else lo,
+            y + 0.14,
+            f"about {5 * round(mid / 5):.0f}% (range {lo:.0f}-{hi:.0f}%)",
+            ha="right" if right else "left",
+            va="bottom",
+            fontsize=10,
         )
     ax.set_yticks([0, 1], labels)
-    ax.set_xlim(0, 115)
+    ax.set_ylim(-0.4, 1.6)
+    ax.set_xlim(0, 100)
     ax.set_xlabel(
-        "chance of matching in DR (%); bar = 10th-90th percentile over what the data cannot tell about you"
+        "chance of matching in DR (%)\nbar = 10th-90th percentile over what the data cannot tell about you"
     )
     ax.set_title("Match chance: an interval, not a promise")
     words = [
@@ -425,13 +446,24 @@ def cost_bars(
         )
         left += values
     ax.axvline(budget, color=INK, linestyle="--", linewidth=1)
-    ax.text(budget, -0.9, f" budget ${budget:,.0f}", fontsize=10, va="bottom")
+    # Inside the axes, above the first bar, on the side of the line with room (not in the title).
+    wide = max(budget, float(left.max())) * 1.05
+    ax.set_xlim(0, wide)
+    room_right = budget < 0.6 * wide
+    ax.text(
+        budget,
+        -0.75,
+        f" budget ${budget:,.0f} " if room_right else f"budget ${budget:,.0f} ",
+        ha="left" if room_right else "right",
+        va="center",
+        fontsize=10,
+    )
     ax.set_yticks(y, labels, fontsize=10)
     for tick, chosen in zip(ax.get_yticklabels(), costs["chosen"], strict=True):
         if chosen:
             tick.set_fontweight("bold")
-    ax.invert_yaxis()
-    ax.set_xlabel(f"cost per rotation (USD; visa fees ${fixed_cost:,.0f} once, not shown)")
+    ax.set_ylim(len(costs) - 0.4, -1.2)  # top to bottom, with a row above the bars for the label
+    ax.set_xlabel(f"cost per rotation (USD)\nvisa fees of ${fixed_cost:,.0f} are paid once, not shown")
     ax.set_title("What each rotation really costs")
     fig.legend(loc="outside lower center", fontsize=10, ncols=3)
     total = costs["cost_usd"].astype(float)
@@ -493,6 +525,9 @@ def budget_curve(curve: pd.DataFrame, budget: float) -> Figure:
     )
 
 
+LABEL_STEP = 0.3  # lanes between the name lines of successive rotations in the calendar
+
+
 @_styled
 def gantt(
     steps: pd.DataFrame, rotations: pd.DataFrame, window: tuple[dt.date, dt.date], plan_date: dt.date
@@ -503,7 +538,8 @@ def gantt(
     fig, ax = _figure(7, 4.6)
     lanes = ["rotations", "deadlines", "tasks", "cycle"]
     ax.axvspan(window[0], window[1], color="#eeeeee", zorder=0, label="available window")
-    for r in rotations.to_dict("records") if len(rotations) else []:
+    records = sorted(rotations.to_dict("records"), key=lambda r: r["start"]) if len(rotations) else []
+    for i, r in enumerate(records):
         ax.barh(
             0,
             (r["end"] - r["start"]).days + 1,
@@ -513,7 +549,14 @@ def gantt(
             edgecolor=INK,
             linewidth=0.6,
         )
-        ax.text(r["start"], -0.4, _short(r.get("name", r["program_id"]), 22), fontsize=10, va="bottom")
+        # One line per rotation, so that back-to-back blocks do not print names over each other.
+        ax.text(
+            r["start"],
+            -0.3 - LABEL_STEP * i,
+            _short(r.get("name", r["program_id"]), 22),
+            fontsize=10,
+            va="bottom",
+        )
     lane_of = {"rotation": 0, "deadline": 1, "task": 2, "cycle": 3}
     marker = {"deadline": ("v", "#7f2704"), "task": ("o", "#9e9e9e"), "cycle": ("D", "#5f8dc9")}
     for kind, (m, color) in marker.items():
@@ -532,7 +575,7 @@ def gantt(
     ax.axvline(plan_date, color=INK, linestyle=":", linewidth=1)
     ax.text(plan_date, 3.45, " plan date", fontsize=10)
     ax.set_yticks(range(len(lanes)), lanes)
-    ax.set_ylim(3.7, -0.8)
+    ax.set_ylim(3.7, min(-0.8, -0.45 - LABEL_STEP * len(records)))
     ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=[1, 3, 5, 7, 9, 11]))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     ax.set_xlabel("date")
