@@ -415,6 +415,29 @@ def test_a_kernel_start_failure_is_recorded_for_that_applicant(monkeypatch, tmp_
     assert list((tmp_path / batch.STAGING).iterdir()) == []
 
 
+def test_a_runner_lends_its_kernels_to_one_task_at_a_time():
+    import threading
+
+    runner = batch.Runner()
+    entered = threading.Event()
+
+    def other_task() -> None:
+        with runner.exclusive():
+            entered.set()
+
+    other = threading.Thread(target=other_task)
+    try:
+        with runner.exclusive() as held:
+            assert held is runner
+            other.start()
+            assert not entered.wait(0.3)  # waits while this task holds the kernels
+        assert entered.wait(10)
+    finally:
+        if other.ident is not None:
+            other.join(10)
+        runner.close()
+
+
 # --------------------------------------------------------------------------------------
 # The shared zygote
 

@@ -94,8 +94,7 @@ def cohort_pages_job(
     """`cohort_pages` as a task for a worker that has just built applicants: its zygote,
     spare kernel and report exporter are warm and the page modules imported, so the cohort's
     last step starts at once instead of importing the kit again in another process."""
-    runner = worker_runner()
-    with runner._lock:
+    with worker_runner().exclusive() as runner:
         return cohort_pages(out_root, programs_path, results, overview, runner.kernels)
 
 

@@ -25,7 +25,7 @@ import threading
 import time
 import traceback
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -105,18 +105,25 @@ class Runner:
     def __init__(self, kernels: WarmKernels | None = None):
         self.kernels = kernels or WarmKernels(ROOT)
         self._templates: dict[tuple[str, int], nbformat.NotebookNode] = {}
-        self._lock = threading.Lock()  # the kernels are used by one applicant at a time
+        self._lock = threading.Lock()  # held through exclusive(): one task at a time
         # One browser for all this worker's PDFs, started by the first report that needs one
         # (in the thread that runs the jobs: Playwright's browser stays with its thread).
         from .report import Printer  # nbconvert: imported by the workers, not the command
 
         self.printer = Printer()
 
+    @contextlib.contextmanager
+    def exclusive(self) -> Iterator[Runner]:
+        """Hold this worker's kernels for one task (an applicant, the warm-up, the cohort's
+        pages): they are used by one task at a time, so another thread waits here meanwhile."""
+        with self._lock:
+            yield self
+
     def warm(self) -> None:
         """Start the zygote and a spare kernel now, so the first applicant does not wait."""
         from .report import exporter
 
-        with self._lock:
+        with self.exclusive():
             exporter()
             with contextlib.suppress(KernelStartError):
                 self.kernels.prepare_spare()
@@ -152,7 +159,7 @@ class Runner:
             with clock("writing files"):
                 staging.mkdir(parents=True)
                 profile_file = write_atomic(staging / "profile.yaml", profile_to_yaml(job.profile))
-            with self._lock:
+            with self.exclusive():
                 notebooks = self._execute(job, profile_file, staging, clock)
             with clock("writing files"):
                 for path, nb in zip(job.notebooks, notebooks, strict=True):
