@@ -475,6 +475,58 @@ def test_with_nothing_to_rebuild_the_overview_here_gets_the_early_zygote(tmp_pat
     assert dict(os.environ) == environ
 
 
+@pytest.mark.parametrize("how", ["done", "failed", "caller's zygote"])
+def test_the_workers_exit_before_the_zygote_they_share_is_closed(tmp_path, monkeypatch, how):
+    """A zygote the run started is closed after its workers have exited (they say goodbye to
+    it on their way out), whether the run ends normally or with an error; a zygote the caller
+    passed in is left to the caller."""
+    from concurrent.futures import Future
+
+    log: list[str] = []
+
+    class Workers(batch.LocalBackend):
+        def __init__(self, workers: int, zygote: str | None = None):
+            self.workers = workers
+            log.append(f"workers use {zygote}")
+
+        def call(self, fn, *args):
+            done = Future()
+            done.set_result(("", {}))
+            return done
+
+        def last_task_submitted(self) -> None:
+            pass
+
+        def close(self, cancel: bool = False) -> None:
+            log.append("workers stopped" if cancel else "workers exited")
+
+    def run_jobs(backend, jobs):
+        if how == "failed":
+            raise RuntimeError("simulated")
+        for i, j in jobs:
+            yield i, batch.Result(j.profile.applicant_id, "ok", 1.0)
+
+    monkeypatch.setattr(batch, "LocalBackend", Workers)
+    monkeypatch.setattr(batch, "SharedZygoteServer", lambda: FakeServer(log))
+    monkeypatch.setattr(batch, "_run_jobs", run_jobs)
+    entries = [Entry(i, "test", make_profile(applicant_id=i)) for i in ("z-1", "z-2")]
+    early = FakeServer() if how == "caller's zygote" else None
+    if how == "failed":
+        with pytest.raises(RuntimeError, match="simulated"):
+            batch.run_cohort(entries, DEFAULT_PROGRAMS, tmp_path / "out", zygote=early)
+    else:
+        run = batch.run_cohort(entries, DEFAULT_PROGRAMS, tmp_path / "out", zygote=early)
+        assert [r.status for r in run.results] == ["ok", "ok"]
+    started = f"workers use {FakeServer.address}"
+    expected = {
+        "done": [started, "workers exited", "zygote closed"],
+        "failed": [started, "workers stopped", "zygote closed"],
+        "caller's zygote": [started, "workers exited"],
+    }
+    assert log == expected[how]
+    assert early is None or early.log == []
+
+
 # --------------------------------------------------------------------------------------
 # Resume: what counts as unchanged and complete
 

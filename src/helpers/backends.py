@@ -53,6 +53,13 @@ class LocalBackend:
         done, _ = wait(futures, return_when=FIRST_COMPLETED)
         return done
 
+    def __enter__(self) -> LocalBackend:
+        return self
+
+    def __exit__(self, kind, exc, tb) -> None:
+        """The workers finish their tasks and exit; after an error they are stopped at once."""
+        self.close(cancel=kind is not None)
+
     def close(self, cancel: bool = False) -> None:
         if cancel:
             import psutil

@@ -163,7 +163,9 @@ def run_cohort(
     Writes manifest.csv, the cohort overview (04-cohort) and index.html at the end; with
     `timings`, a CSV of the seconds each applicant spent in each stage (stages.ORDER) and
     the cohort's own stages (overview, index). Local workers share one zygote: `zygote`
-    (started early by the caller, who closes it), or one started here.
+    (started early by the caller, who closes it), or one started here and closed once the
+    workers have exited. With nothing to rebuild, the overview runs in this process, its
+    kernel from `zygote` when given.
     """
     notebooks = tuple(notebooks or Job.__dataclass_fields__["notebooks"].default)
     out_root = Path(out_root)
@@ -191,12 +193,15 @@ def run_cohort(
             jobs.append(
                 (i, Job(e.profile, programs_path, out_root, inputs, pdf, timeout, notebooks, force=True))
             )
-        own = backend is None and bool(jobs)
-        shared = None  # one zygote for this run's workers (warmkernel.SharedZygoteServer)
-        if own:
-            shared = zygote if zygote is not None else SharedZygoteServer()
-            backend = LocalBackend(min(workers or default_workers(), len(jobs)), shared.address)
-        try:
+        # Closed in reverse order, error or not: the workers exit first (saying goodbye to
+        # the zygote on their way out), then the zygote this run started, if it did.
+        with contextlib.ExitStack() as closing:
+            if backend is None and jobs:
+                server = zygote
+                if server is None:  # the caller's zygote is the caller's to close
+                    server = closing.enter_context(contextlib.closing(SharedZygoteServer()))
+                pool = LocalBackend(min(workers or default_workers(), len(jobs)), server.address)
+                backend = closing.enter_context(pool)
             try:
                 for i, r in _run_jobs(backend, jobs) if jobs else ():
                     results[i] = r
@@ -212,16 +217,6 @@ def run_cohort(
             else:  # nothing to rebuild: the overview runs here, from the early zygote if any
                 early = zygote.address if zygote is not None else None
                 overview_error, cohort_seconds = cohort_pages(*args, shared=early)
-        except BaseException:
-            if own:
-                backend.close(cancel=True)
-            if shared is not None and zygote is None:
-                shared.close()
-            raise
-        if own:
-            backend.close()  # the workers say goodbye to the zygote on their way out
-        if shared is not None and zygote is None:
-            shared.close()
         shutil.rmtree(out_root / STAGING, ignore_errors=True)
         if timings is not None:
             write_timings(Path(timings), ordered, cohort_seconds)
