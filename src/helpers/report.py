@@ -345,6 +345,12 @@ class Printer:
             timeout=self.timeout * 1000,
         )
         self._page = self._browser.new_page()
+        # Print media from the start: a report loads straight into the layout it prints with.
+        # Otherwise chromium first lays it out for the screen, hidden parts included (the full
+        # program list that print leaves out), and then again for print; the PDFs are the
+        # same byte for byte bar their timestamps, and a report costs chromium about a
+        # third less.
+        self._page.emulate_media(media="print")
 
     def print(self, html_path: Path, pdf_path: Path) -> Path | None:
         """Print one report; None when no browser is present."""
