@@ -211,7 +211,15 @@ class Objective:
 
     def given_letters(self, letters: float, months: float) -> Objective:
         """The same objective for sets that add exactly these letters and months: a constant
-        (the letter channel's gain) plus a host-channel gain on a re-weighted base."""
+        (the letter channel's gain) plus a host-channel gain on a re-weighted base. One per
+        letters and months, kept: searches at other budgets reuse what it has prepared."""
+        subs = self.__dict__.setdefault("_letter_objectives", {})
+        sub = subs.get((letters, months))
+        if sub is None:
+            sub = subs[(letters, months)] = self._given_letters(letters, months)
+        return sub
+
+    def _given_letters(self, letters: float, months: float) -> Objective:
         effect = self.letter_effect(letters, months)[0]
         sub = Objective(self.base * np.exp(effect), self.effects, self.bonus, self.aspirational, self.weights)
         sub.const = float(self.mean(self.base * -np.expm1(effect)))
@@ -407,31 +415,13 @@ def _search(
 ) -> None:
     """Branch and bound over host-channel gains; `best` = [key, set] is shared and updated.
     With `combo`, only sets of exactly that multiset of letter classes count."""
-    order = sorted(cands, key=lambda c: (-c.value, c.cost, c.block.start, c.program_id))
-    host = objective.host_singles([c.group for c in order])
-    order.sort(key=lambda c: -host[c.group])  # stable: ties keep the order above
-    n = len(order)
-    if n == 0:
+    if not cands:
         return
-    singles = [host[c.group] for c in order]
-    arr = _CandidateArrays(order, objective)
-    arr.single = np.array(singles)
-    cls = [(c.letter_weight, c.usce_months) for c in order]
-    cls_arr = np.array([hash(x) for x in cls])
-    # The balance bonus (R-B1) can only apply where an aspirational and a realistic member
-    # are still possible: elsewhere the bound needs no bonus factor.
-    asp_left = np.logical_or.accumulate(arr.aspirational[::-1])[::-1]
-    # The cheapest member still possible after each position: a set that cannot afford one
-    # more member is complete where it stands.
-    cheapest_after = [*np.minimum.accumulate(arr.cost[::-1])[::-1].tolist()[1:], math.inf]
-    two_cheapest = [math.inf] * (n + 1)  # two cheapest members from each position on, together
-    low = [math.inf, math.inf]
-    for i in range(n - 1, -1, -1):
-        low = sorted([*low, float(arr.cost[i])])[:2]
-        two_cheapest[i] = low[0] + low[1]
-    real_left = np.logical_or.accumulate(arr.realistic[::-1])[::-1]
-    # Plain lists: the loops below read one element at a time, which numpy makes slow.
-    asp_left_l, real_left_l = asp_left.tolist(), real_left.tolist()
+    prep = _prepared(cands, objective)
+    order, singles, arr, cls, cls_arr = prep.order, prep.singles, prep.arrays, prep.classes, prep.class_hashes
+    cheapest_after, two_cheapest = prep.cheapest_after, prep.two_cheapest
+    asp_left_l, real_left_l = prep.aspirational_left, prep.realistic_left
+    n = len(order)
     with_bonus = 1 + objective.bonus
 
     def factors(chosen: Sequence[Candidate]) -> tuple[bool, bool]:
@@ -517,6 +507,69 @@ def _search(
                 chosen.pop()
 
     visit(0, [], 0.0)
+
+
+@dataclass
+class _Prepared:
+    """What a search needs of its candidates whatever the budget, in search order."""
+
+    order: list[Candidate]
+    singles: list[float]  # each member's host-channel gain alone: the bound's terms
+    arrays: _CandidateArrays
+    classes: list[tuple]  # letter class (letter weight, US months) of each member
+    class_hashes: np.ndarray
+    aspirational_left: list[bool]  # an aspirational member is still possible from here on
+    realistic_left: list[bool]  # likewise a realistic one (both: the R-B1 bonus may apply)
+    cheapest_after: list[float]  # the cheapest member after each position
+    two_cheapest: list[float]  # the two cheapest members from each position on, together
+    cands: tuple  # the list it was prepared from, kept alive (its identities are the key)
+
+
+def _prepared(cands: Sequence[Candidate], objective: Objective) -> _Prepared:
+    """The search order and arrays for these candidates, remembered on the objective: a
+    budget curve searches the same candidates under the same objective at many budgets."""
+    memo = objective.__dict__.setdefault("_prepared", {})
+    key = tuple(map(id, cands))
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = _prepare(tuple(cands), objective)
+    return hit
+
+
+def _prepare(cands: tuple, objective: Objective) -> _Prepared:
+    order = sorted(cands, key=lambda c: (-c.value, c.cost, c.block.start, c.program_id))
+    host = objective.host_singles([c.group for c in order])
+    order.sort(key=lambda c: -host[c.group])  # stable: ties keep the order above
+    n = len(order)
+    singles = [host[c.group] for c in order]
+    arr = _CandidateArrays(order, objective)
+    arr.single = np.array(singles)
+    cls = [(c.letter_weight, c.usce_months) for c in order]
+    # The balance bonus (R-B1) can only apply where an aspirational and a realistic member
+    # are still possible: elsewhere the bound needs no bonus factor.
+    asp_left = np.logical_or.accumulate(arr.aspirational[::-1])[::-1]
+    real_left = np.logical_or.accumulate(arr.realistic[::-1])[::-1]
+    # The cheapest member still possible after each position: a set that cannot afford one
+    # more member is complete where it stands.
+    cheapest_after = [*np.minimum.accumulate(arr.cost[::-1])[::-1].tolist()[1:], math.inf]
+    two_cheapest = [math.inf] * (n + 1)
+    low = [math.inf, math.inf]
+    for i in range(n - 1, -1, -1):
+        low = sorted([*low, float(arr.cost[i])])[:2]
+        two_cheapest[i] = low[0] + low[1]
+    return _Prepared(
+        order=order,
+        singles=singles,
+        arrays=arr,
+        classes=cls,
+        class_hashes=np.array([hash(x) for x in cls]),
+        # Plain lists: the search reads one element at a time, which numpy makes slow.
+        aspirational_left=asp_left.tolist(),
+        realistic_left=real_left.tolist(),
+        cheapest_after=cheapest_after,
+        two_cheapest=two_cheapest,
+        cands=cands,
+    )
 
 
 class _CandidateArrays:
