@@ -13,6 +13,7 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -213,11 +214,9 @@ class Objective:
         """The same objective for sets that add exactly these letters and months: a constant
         (the letter channel's gain) plus a host-channel gain on a re-weighted base. One per
         letters and months, kept: searches at other budgets reuse what it has prepared."""
-        subs = self.__dict__.setdefault("_letter_objectives", {})
-        sub = subs.get((letters, months))
-        if sub is None:
-            sub = subs[(letters, months)] = self._given_letters(letters, months)
-        return sub
+        return _kept(
+            self, "_letter_objectives", (letters, months), lambda: self._given_letters(letters, months)
+        )
 
     def _given_letters(self, letters: float, months: float) -> Objective:
         effect = self.letter_effect(letters, months)[0]
@@ -509,6 +508,16 @@ def _search(
     visit(0, [], 0.0)
 
 
+def _kept(objective: Objective, table: str, key, make: Callable[[], Any]) -> Any:
+    """make(), remembered on the objective under `key` in its `table`: it lives as long as
+    the analysis that owns the objective, and every budget of a curve asks again."""
+    memo = objective.__dict__.setdefault(table, {})
+    hit = memo.get(key)
+    if hit is None:
+        hit = memo[key] = make()
+    return hit
+
+
 @dataclass
 class _Prepared:
     """What a search needs of its candidates whatever the budget, in search order."""
@@ -528,12 +537,7 @@ class _Prepared:
 def _prepared(cands: Sequence[Candidate], objective: Objective) -> _Prepared:
     """The search order and arrays for these candidates, remembered on the objective: a
     budget curve searches the same candidates under the same objective at many budgets."""
-    memo = objective.__dict__.setdefault("_prepared", {})
-    key = tuple(map(id, cands))
-    hit = memo.get(key)
-    if hit is None:
-        hit = memo[key] = _prepare(tuple(cands), objective)
-    return hit
+    return _kept(objective, "_prepared", tuple(map(id, cands)), lambda: _prepare(tuple(cands), objective))
 
 
 def _prepare(cands: tuple, objective: Objective) -> _Prepared:
@@ -854,12 +858,11 @@ def _served(c: Candidate, prefs: Preferences | None) -> list[str]:
 def _compatible_with(c: Candidate, cands: list[Candidate], objective: Objective) -> tuple[Candidate, ...]:
     """The candidates that can join c, remembered on the objective: a budget curve asks for
     the same anchor in the same list at every budget."""
-    memo = objective.__dict__.setdefault("_compatible", {})
     key = (id(c), tuple(map(id, cands)))
-    hit = memo.get(key)
-    if hit is None:
-        hit = memo[key] = (tuple(o for o in cands if compatible(c, o)), c, cands)  # kept alive
-    return hit[0]
+    # c and cands are kept alive with the answer: their identities are the key
+    return _kept(
+        objective, "_compatible", key, lambda: (tuple(o for o in cands if compatible(c, o)), c, cands)
+    )[0]
 
 
 def _preferred_best(
