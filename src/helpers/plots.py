@@ -162,6 +162,11 @@ def funnel(table: pd.DataFrame) -> Figure:
     if untiered:
         tier_row.append(("no tier (unknown make-up)", untiered, {"color": "#eeeeee", "hatch": "--"}))
     rows.append(("Tiers (eligible + unknown)", tier_row))
+
+    def width(text: str) -> float:
+        """About how many programs of the axis a text spans: 7.5 px a character, 480 px axis."""
+        return 7.5 * len(text) / 480 * len(table)
+
     for y, (_, segments) in enumerate(rows):
         left = 0
         for label, n, style in segments:
@@ -169,11 +174,10 @@ def funnel(table: pd.DataFrame) -> Figure:
                 continue
             ax.barh(y, n, left=left, color=style["color"], hatch=style["hatch"], edgecolor=INK, linewidth=0.6)
             dark = style["color"] in ("#1b3a6b", "#2d6a4f", "#7f2704", "#555555")
-            # Too narrow for its label (about 7.5 px a character on a 480 px axis): label and
-            # count on one line above the bar.
-            if n < max(0.09, 7.5 * len(label) / 480) * len(table):
+            # Too narrow for its label: label and count on one line above the bar.
+            if n < max(0.09 * len(table), width(label)):
                 text = f"{label} {n}"
-                half = 7.5 * len(text) / 480 * len(table) / 2
+                half = width(text) / 2
                 x, ha = left + n / 2, "center"  # kept inside the axes at either end
                 if x - half < 0:
                     x, ha = left, "left"
