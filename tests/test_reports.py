@@ -57,6 +57,25 @@ def test_every_example_applicant_gets_a_report(cohort_run):
 
 
 @pytest.mark.slow
+def test_example_notebooks_show_no_warnings_or_errors(cohort_run):
+    """An applicant who opens their notebooks sees the analysis, not library warnings (an
+    empty leverage chart once asked matplotlib for a legend with nothing in it)."""
+    import nbformat
+
+    _, out = cohort_run
+    for folder in sorted(p for p in out.iterdir() if (p / "summary.json").exists()):
+        for name in ("01-tiering.ipynb", "02-budget.ipynb", "03-timing.ipynb"):
+            nb = nbformat.read(folder / name, as_version=4)
+            noise = [
+                (i, o.get("name", o.output_type), str(o.get("text", o.get("evalue", "")))[:120])
+                for i, cell in enumerate(nb.cells)
+                for o in cell.get("outputs", [])
+                if o.output_type == "error" or o.get("name") == "stderr"
+            ]
+            assert noise == [], (folder.name, name, noise)
+
+
+@pytest.mark.slow
 def test_names_appear_only_in_their_own_report(cohort_run):
     _, out = cohort_run
     amina = (out / "ex01-j1-student" / "report.html").read_text()

@@ -297,9 +297,9 @@ def leverage_vs_odds(table: pd.DataFrame, planned: Sequence[str] = ()) -> Figure
                 color="#7f2704",
             )
     ax.set_title("Where a rotation has leverage")
-    ax.legend(loc="lower right", fontsize=10)
-    if shown.empty:
+    if shown.empty:  # nothing drawn, so no legend (matplotlib would warn in the notebook)
         return describe(fig, "No program has enough known data for a leverage score.")
+    ax.legend(loc="lower right", fontsize=10)
     best = shown.sort_values("leverage", ascending=False).iloc[0]
     planned_words = (
         "; planned rotations: "
