@@ -137,6 +137,16 @@ def _figure(width: float = 7.0, height: float = 4.2) -> tuple[Figure, object]:
     return fig, ax
 
 
+def _title(ax, text: str) -> None:
+    """The axes title, placed at the top of the axes (plus rc's title pad).
+
+    Left to place it itself, matplotlib measures every y tick label again at each layout
+    pass and draw, to keep the title clear of top tick labels and offset texts. These
+    figures have neither, so the picture is the same and about a tenth of the drawing
+    time is saved."""
+    ax.set_title(text, y=1.0)
+
+
 def _styled(func):
     """Draw under the kit's rc settings without touching global state."""
 
@@ -203,7 +213,7 @@ def funnel(table: pd.DataFrame) -> Figure:
     ax.set_yticks(range(len(rows)), [r[0] for r in rows])
     ax.set_ylim(len(rows) - 0.5, -0.5)  # top to bottom; an empty last row keeps its place
     ax.set_xlabel("programs (count)")
-    ax.set_title("From all programs to your tiered list")
+    _title(ax, "From all programs to your tiered list")
     tiers = ", ".join(f"{int(v)} {TIER_WORDS[k]}" for k, v in open_.items())
     return describe(
         fig,
@@ -236,7 +246,7 @@ def exclusion_reasons(table: pd.DataFrame) -> Figure:
         for y, v in enumerate(counts.to_numpy()):
             ax.text(v, y, f" {v}", va="center", fontsize=10)
         ax.set_xlabel("excluded programs (count; a program can fail several rules)")
-    ax.set_title("Why programs are out (rule IDs)")
+    _title(ax, "Why programs are out (rule IDs)")
     if counts.empty:
         return describe(fig, "No program is excluded.")
     top = ", ".join(f"{rule}: {n}" for rule, n in counts.sort_values(ascending=False).items())
@@ -296,7 +306,7 @@ def leverage_vs_odds(table: pd.DataFrame, planned: Sequence[str] = ()) -> Figure
                 fontsize=10,
                 color="#7f2704",
             )
-    ax.set_title("Where a rotation has leverage")
+    _title(ax, "Where a rotation has leverage")
     if shown.empty:  # nothing drawn, so no legend (matplotlib would warn in the notebook)
         return describe(fig, "No program has enough known data for a leverage score.")
     ax.legend(loc="lower right", fontsize=10)
@@ -344,7 +354,7 @@ def odds_interval(baseline: dict, with_plan: dict) -> Figure:
     ax.set_xlabel(
         "chance of matching in DR (%)\nbar = 10th-90th percentile over what the data cannot tell about you"
     )
-    ax.set_title("Match chance: an interval, not a promise")
+    _title(ax, "Match chance: an interval, not a promise")
     words = [
         f"{label}: about {5 * round(100 * s['match_probability'] / 5):.0f}% (likely range "
         f"{100 * s['match_probability_p10']:.0f}% to {100 * s['match_probability_p90']:.0f}%)"
@@ -404,7 +414,7 @@ def _calibration(reproduction: pd.DataFrame) -> Figure:
     )
     ax.invert_yaxis()
     ax.set_xlabel("value (percentages divided by 10)")
-    ax.set_title("Does the model reproduce the published figures?")
+    _title(ax, "Does the model reproduce the published figures?")
     fig.legend(loc="outside lower center", fontsize=10, ncols=2)
     pairs = "; ".join(
         f"{f}: published {p:g}, model {m:g}"
@@ -426,7 +436,7 @@ def cost_bars(
             0.5, 0.5, "No rotation is possible to price", ha="center", va="center", transform=ax.transAxes
         )
         ax.set_axis_off()
-        ax.set_title("What each rotation costs")
+        _title(ax, "What each rotation costs")
         return describe(fig, "No rotation is possible to price.")
     names = names or {}
     labels = [
@@ -468,7 +478,7 @@ def cost_bars(
             tick.set_fontweight("bold")
     ax.set_ylim(len(costs) - 0.4, -1.2)  # top to bottom, with a row above the bars for the label
     ax.set_xlabel(f"cost per rotation (USD)\nvisa fees of ${fixed_cost:,.0f} are paid once, not shown")
-    ax.set_title("What each rotation really costs")
+    _title(ax, "What each rotation really costs")
     fig.legend(loc="outside lower center", fontsize=10, ncols=3)
     total = costs["cost_usd"].astype(float)
     plan = [f"{lab} ${v:,.0f}" for lab, v, c in zip(labels, total, costs["chosen"], strict=True) if c]
@@ -510,7 +520,7 @@ def budget_curve(curve: pd.DataFrame, budget: float) -> Figure:
     ax2.spines["top"].set_visible(False)
     ax.axvline(budget, color=INK, linestyle=":", linewidth=1)
     ax.text(budget, ax.get_ylim()[1], "your budget ", fontsize=10, va="top", ha="right")
-    ax.set_title("What more budget buys")
+    _title(ax, "What more budget buys")
     lines = ax.get_legend_handles_labels()
     lines2 = ax2.get_legend_handles_labels()
     ax.legend(lines[0] + lines2[0], lines[1] + lines2[1], loc="lower right", fontsize=10)
@@ -583,7 +593,7 @@ def gantt(
     ax.xaxis.set_major_locator(mdates.MonthLocator(bymonth=[1, 3, 5, 7, 9, 11]))
     ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     ax.set_xlabel("date")
-    ax.set_title("From today to Match Day")
+    _title(ax, "From today to Match Day")
     rots = [
         f"{r['name']} from {r['start']:%d %b} to {r['end']:%d %b %Y}"
         for r in (rotations.to_dict("records") if len(rotations) else [])
@@ -627,7 +637,7 @@ def cohort_eligible_histogram(applicants: pd.DataFrame) -> Figure:
         )
     ax.set_xlabel("programs per applicant (count)")
     ax.set_ylabel("applicants (count)")
-    ax.set_title("Eligible and unknown programs per applicant")
+    _title(ax, "Eligible and unknown programs per applicant")
     ax.legend(loc="upper right", fontsize=10)
     if not len(a):
         return describe(fig, "No applicant has a report yet.")
@@ -667,7 +677,7 @@ def cohort_budget_scatter(applicants: pd.DataFrame) -> Figure:
     ax.set_ylim(0, top * 1.05)
     ax.set_xlabel("budget (USD)")
     ax.set_ylabel("plan cost (USD)")
-    ax.set_title("Budget against the cost of the plan")
+    _title(ax, "Budget against the cost of the plan")
     ax.legend(loc="upper left", fontsize=10)
     counts = ", ".join(
         f"{int((a['rotations'] == k).sum())} with {k}" for k in sorted(a["rotations"].unique())
@@ -697,7 +707,7 @@ def cohort_chance_histogram(applicants: pd.DataFrame, low_chance: float) -> Figu
     ax.set_xlim(0, 100)
     ax.set_xlabel("match chance with the plan (%)")
     ax.set_ylabel("applicants (count)")
-    ax.set_title("Match chance across the cohort")
+    _title(ax, "Match chance across the cohort")
     below = int((a["chance_with_plan"] < low_chance).sum())
     return describe(
         fig,
