@@ -134,7 +134,11 @@ def exporter() -> HTMLExporter:
     global _EXPORTER
     if _EXPORTER is None:
         _EXPORTER = ReportExporter(
-            template_name="basic", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+            template_name="basic",
+            exclude_input=True,
+            exclude_input_prompt=True,
+            exclude_output_prompt=True,
+            optimistic_validation=True,  # the notebook is validated once, not after each preprocessor
         )
     return _EXPORTER
 
