@@ -14,7 +14,6 @@ from multiprocessing import get_all_start_methods, get_context
 
 from .execution import Job, init_local_worker, run_job
 
-
 # What every local worker imports before its first applicant is done: imported once in the
 # forkserver, which forks the workers, instead of once in each spawned worker.
 WORKER_MODULES = (
