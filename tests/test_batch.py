@@ -667,32 +667,3 @@ def test_cli_rejects_bad_run_options(tmp_path):
         assert res.returncode == 2, (args, res.stderr)
         assert "Traceback" not in res.stderr
     assert not out.exists()
-
-
-# -------------------------------------------------------------------------- local workers
-
-
-def test_local_workers_start_with_the_kit_already_imported():
-    """Workers are forked from a forkserver that imported the kit once (backends.WORKER_MODULES),
-    so the first applicant on each worker does not pay for those imports again."""
-    from helpers.backends import WORKER_MODULES, LocalBackend
-
-    check = f"[m for m in {list(WORKER_MODULES)!r} if m not in __import__('sys').modules]"
-    with LocalBackend(1) as backend:
-        missing = backend.call(eval, check).result(timeout=120)
-    assert missing == []
-
-
-def test_an_error_stops_busy_local_workers_at_once():
-    """After an error (or Ctrl-C), close(cancel=True) stops the workers mid-task, even after the
-    last task was submitted (when the pool itself has forgotten them)."""
-    import psutil
-
-    from helpers.backends import LocalBackend
-
-    backend = LocalBackend(1)
-    worker = psutil.Process(backend.call(os.getpid).result(timeout=120))
-    backend.call(time.sleep, 600)
-    backend.last_task_submitted()
-    backend.close(cancel=True)
-    worker.wait(timeout=30)  # psutil.TimeoutExpired if the worker were still busy
