@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -107,8 +108,11 @@ def test_applicants_through_one_worker_share_nothing(tmp_path):
         runner.close()
     assert (ra.status, rb.status) == ("ok", "ok"), (ra.error, rb.error)
     text_b = folder_text(tmp_path / "shared" / "iso-beta")
-    for trace in ("iso-alpha", "Zelda", "Quokka", "13,579", "13579"):
+    for trace in ("iso-alpha", "Zelda", "Quokka", "13,579"):
         assert trace not in text_b, trace
+    # A's budget as a whole number: papermill's cell timings ("duration": 0.135794) may hold
+    # the same digits by chance.
+    assert not re.search(r"(?<![\d.])13579(?![\d])", text_b)
     assert "Zelda Quokka" in (tmp_path / "shared" / "iso-alpha" / "report.html").read_text()
 
     # B after A is exactly B on a fresh worker.
