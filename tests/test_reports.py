@@ -11,6 +11,7 @@ import pytest
 from conftest import ROOT, awayplan
 from openpyxl import load_workbook
 
+from helpers.config import ANALYSIS_NOTEBOOKS
 from helpers.summary import read_summary
 
 
@@ -64,7 +65,7 @@ def test_example_notebooks_show_no_warnings_or_errors(cohort_run):
 
     _, out = cohort_run
     for folder in sorted(p for p in out.iterdir() if (p / "summary.json").exists()):
-        for name in ("01-tiering.ipynb", "02-budget.ipynb", "03-timing.ipynb"):
+        for name in ANALYSIS_NOTEBOOKS:
             nb = nbformat.read(folder / name, as_version=4)
             noise = [
                 (i, o.get("name", o.output_type), str(o.get("text", o.get("evalue", "")))[:120])
