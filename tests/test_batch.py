@@ -671,3 +671,51 @@ def test_cli_rejects_bad_run_options(tmp_path):
         assert res.returncode == 2, (args, res.stderr)
         assert "Traceback" not in res.stderr
     assert not out.exists()
+
+
+# -------------------------------------------------------------------------- local workers
+
+
+def test_local_workers_start_with_the_kit_already_imported():
+    """Workers are forked from a forkserver that imported the kit once (backends.WORKER_MODULES),
+    so the first applicant on each worker does not pay for those imports again."""
+    from helpers.backends import WORKER_MODULES, LocalBackend
+
+    check = f"[m for m in {list(WORKER_MODULES)!r} if m not in __import__('sys').modules]"
+    with LocalBackend(1) as backend:
+        missing = backend.call(eval, check).result(timeout=120)
+    assert missing == []
+
+
+def test_an_error_stops_busy_local_workers_at_once():
+    """After an error (or Ctrl-C), close(cancel=True) stops the workers mid-task, even after the
+    last task was submitted (when the pool itself has forgotten them)."""
+    import psutil
+
+    from helpers.backends import LocalBackend
+
+    backend = LocalBackend(1)
+    worker = psutil.Process(backend.call(os.getpid).result(timeout=120))
+    backend.call(time.sleep, 600)
+    backend.last_task_submitted()
+    backend.close(cancel=True)
+    worker.wait(timeout=30)  # psutil.TimeoutExpired if the worker were still busy
+
+
+def test_a_local_worker_closes_its_kernels_on_its_way_out(tmp_path):
+    """Forked workers leave with os._exit, which skips atexit: their Runner is closed by a
+    multiprocessing finalizer, so the worker's kernel folder (and the zygote, spare kernel
+    and browser it holds) is gone once the pool has shut down."""
+    import psutil
+
+    from helpers.backends import LocalBackend
+
+    where = (
+        "(lambda r: (r.warm(), str(r.kernels.tmp), r.kernels.zygote.pid))"
+        "(__import__('helpers.execution', fromlist=['x']).worker_runner())[1:]"
+    )
+    with LocalBackend(1) as backend:
+        folder, zygote = backend.call(eval, where).result(timeout=120)
+        assert Path(folder).is_dir()
+    assert not Path(folder).exists()
+    assert not psutil.pid_exists(zygote) or psutil.Process(zygote).status() == psutil.STATUS_ZOMBIE

@@ -19,6 +19,7 @@ import atexit
 import contextlib
 import datetime as dt
 import json
+import multiprocessing.util
 import shutil
 import signal
 import threading
@@ -397,8 +398,14 @@ def run_job(job: Job) -> Result:
 
 def init_local_worker(zygote: str | None = None) -> None:
     """Pool initializer: Ctrl-C is the main process's business; warm up straight away, with
-    the run's shared zygote when there is one."""
+    the run's shared zygote when there is one.
+
+    A pool worker forked from a forkserver leaves with os._exit, which skips atexit, so its
+    Runners (spare kernel, browser, goodbye to the shared zygote) are closed by a
+    multiprocessing finalizer instead: every worker runs those on its way out, however it
+    was started."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    multiprocessing.util.Finalize(None, _close_runners, exitpriority=10)
     worker_runner(zygote).warm_in_background()
 
 
