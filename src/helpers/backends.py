@@ -11,8 +11,13 @@ import os
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_all_start_methods, get_context
+from typing import TYPE_CHECKING
 
-from .execution import Job, init_local_worker, run_job
+if TYPE_CHECKING:
+    from .execution import Job
+
+# This module is light to import (the kit is imported in the workers), so the command can
+# start the forkserver before its own imports: see start_worker_server.
 
 # What every local worker imports before its first applicant is done: imported once in the
 # forkserver, which forks the workers, instead of once in each spawned worker.
@@ -36,6 +41,17 @@ def _worker_context():
     return ctx
 
 
+def start_worker_server() -> None:
+    """Start the forkserver now, and its imports with it. A cohort run calls this first,
+    next to the shared zygote, so the two import the kit while the command does its own
+    imports and checks, instead of the workers waiting for the forkserver at the first
+    applicant. Nothing to do where workers are spawned."""
+    if _worker_context().get_start_method() == "forkserver":
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
+
+
 def default_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -48,6 +64,8 @@ class LocalBackend:
     a forkserver that has imported WORKER_MODULES once (spawned where there is none)."""
 
     def __init__(self, workers: int, zygote: str | None = None):
+        from .execution import init_local_worker
+
         self.workers = workers
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
@@ -62,6 +80,8 @@ class LocalBackend:
         return self.workers
 
     def submit(self, job: Job) -> Future:
+        from .execution import run_job
+
         return self.call(run_job, job)
 
     def call(self, fn, *args) -> Future:
@@ -111,6 +131,8 @@ class DaskBackend:
         return max(1, sum(self.client.nthreads().values()))
 
     def submit(self, job: Job):
+        from .execution import run_job
+
         return self.client.submit(
             run_job, job, pure=False, key=f"awayplan-{job.profile.applicant_id}-{uuid.uuid4().hex[:8]}"
         )

@@ -169,10 +169,12 @@ def _out_dir(arg: str | None) -> Path:
 def cmd_report(args: argparse.Namespace) -> int:
     zygote = None
     if args.cohort and not args.scheduler and (args.workers is None or args.workers >= 1):
+        from .backends import start_worker_server
         from .warmkernel import SharedZygoteServer
 
-        # Started first: its imports (seconds) overlap the command's own and the checks below.
+        # Started first: their imports (seconds) overlap the command's own and the checks below.
         zygote = SharedZygoteServer()
+        start_worker_server()
     try:
         return _report(args, zygote)
     finally:
