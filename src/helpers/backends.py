@@ -16,11 +16,10 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from .execution import Job
 
-# This module is light to import (the kit is imported in the workers), so the command can
-# start the forkserver before its own imports: see start_worker_server.
-
 # What every local worker imports before its first applicant is done: imported once in the
-# forkserver, which forks the workers, instead of once in each spawned worker.
+# forkserver, which forks the workers, instead of once in each spawned worker. This module
+# itself imports none of it, so the command can start the forkserver before its own imports
+# (start_worker_server).
 WORKER_MODULES = (
     "helpers.execution",
     "helpers.report",
@@ -31,9 +30,10 @@ WORKER_MODULES = (
 
 
 def _worker_context():
-    """Forkserver where there is one: a worker forked from it starts with the kit imported,
-    which saves each worker after the first about 2 CPU-seconds. The forkserver is a fresh
-    process without threads, so forking it is safe (forking this one would not be)."""
+    """Forkserver where there is one: a worker forked from it starts with the kit imported.
+    The forkserver pays those imports once (about 2 CPU-seconds); a spawned worker pays them
+    itself, with Python's start-up (about 3.4 in all). The forkserver is a fresh process
+    without threads, so forking it is safe (forking this one would not be)."""
     if "forkserver" not in get_all_start_methods():  # pragma: no cover (Windows)
         return get_context("spawn")
     ctx = get_context("forkserver")
