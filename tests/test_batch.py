@@ -6,6 +6,7 @@ tests (real kernels, real notebooks) stay short.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import json
@@ -269,6 +270,52 @@ def test_rerun_after_a_kill_completes_and_keeps_finished_reports(tmp_path):
         assert manifest[aid]["seconds"] == "0.00"
     assert not (out / batch.STAGING).exists()
     assert not list(out.glob(".*.old-*"))
+
+
+def _importing_forkserver(process) -> bool:
+    import psutil
+
+    try:
+        cpu = process.cpu_times()
+        return "forkserver" in " ".join(process.cmdline()) and cpu.user + cpu.system >= 0.3
+    except psutil.Error:
+        return False
+
+
+def test_ctrl_c_while_the_workers_start_is_one_line_and_leaves_nothing_running(tmp_path):
+    """Ctrl-C (SIGINT to the whole process group, as a terminal sends it) while the workers'
+    forkserver is importing the kit (it has used 0.3 of the 1-2 CPU-seconds that takes, so
+    Python's own start-up is over): the command says one line and exits 130, no process
+    prints a traceback, and nothing is left running."""
+    import psutil
+
+    out = tmp_path / "out"
+    cmd = [str(BIN / "awayplan"), "report", "--cohort", "data/example-cohort", "--out", str(out), "--no-pdf"]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    seen: dict[int, psutil.Process] = {}
+    deadline = time.monotonic() + 60
+    try:
+        while not any(_importing_forkserver(p) for p in seen.values()):
+            assert proc.poll() is None, "the run ended before its forkserver started"
+            assert time.monotonic() < deadline, "no forkserver within 60 s"
+            with contextlib.suppress(psutil.Error):
+                for child in psutil.Process(proc.pid).children(recursive=True):
+                    seen.setdefault(child.pid, child)
+            time.sleep(0.01)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "interrupted" in err
+    time.sleep(1)
+    running = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    assert not running, [p.cmdline() for p in running]
 
 
 # --------------------------------------------------------------------------------------

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
+import threading
 import uuid
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from multiprocessing import get_all_start_methods, get_context
@@ -45,11 +47,23 @@ def start_worker_server() -> None:
     """Start the forkserver now, and its imports with it. A cohort run calls this first,
     next to the shared zygote, so the two import the kit while the command does its own
     imports and checks, instead of the workers waiting for the forkserver at the first
-    applicant. Nothing to do where workers are spawned."""
-    if _worker_context().get_start_method() == "forkserver":
-        from multiprocessing import forkserver
+    applicant. Nothing to do where workers are spawned, or once the forkserver runs.
 
+    Ctrl-C is the command's business: the forkserver starts with SIGINT ignored (kept
+    through exec), so a Ctrl-C while it imports does not print its traceback. Once its
+    imports are done it ignores SIGINT itself, and so do the workers it forks."""
+    if _worker_context().get_start_method() != "forkserver":
+        return
+    from multiprocessing import forkserver
+
+    if threading.current_thread() is not threading.main_thread():  # only it may set handlers
         forkserver.ensure_running()
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        forkserver.ensure_running()
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
 def default_workers() -> int:
@@ -66,6 +80,7 @@ class LocalBackend:
     def __init__(self, workers: int, zygote: str | None = None):
         from .execution import init_local_worker
 
+        start_worker_server()  # if the command has not already
         self.workers = workers
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
