@@ -34,7 +34,7 @@ WORKER_MODULES = (
 def _worker_context():
     """Forkserver where there is one: a worker forked from it starts with the kit imported.
     The forkserver pays those imports once (about 2 CPU-seconds); a spawned worker pays them
-    itself, with Python's start-up (about 3.4 in all). The forkserver is a fresh process
+    itself, with Python's start-up (3.5-3.7 in all). The forkserver is a fresh process
     without threads, so forking it is safe (forking this one would not be)."""
     if "forkserver" not in get_all_start_methods():  # pragma: no cover (Windows)
         return get_context("spawn")
