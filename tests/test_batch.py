@@ -292,7 +292,14 @@ def test_ctrl_c_while_the_workers_start_is_one_line_and_leaves_nothing_running(t
     out = tmp_path / "out"
     cmd = [str(BIN / "awayplan"), "report", "--cohort", "data/example-cohort", "--out", str(out), "--no-pdf"]
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+        cmd,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+        # As from a terminal: a test run started in the background inherits SIGINT ignored.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     seen: dict[int, psutil.Process] = {}
     deadline = time.monotonic() + 60
