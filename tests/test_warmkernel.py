@@ -6,6 +6,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -90,6 +91,38 @@ def test_a_forked_kernel_reports_its_real_exit_code_and_stays_unreaped_until_pol
         km = kernels.start()
         kernels.kill(km)
         assert km.provisioner.process.wait(timeout=10) == -9
+        kernels.stop(km)
+    finally:
+        kernels.close()
+
+
+@pytest.mark.slow
+def test_notebooks_run_without_a_heartbeat_thread_and_a_dead_kernel_is_still_noticed():
+    """No heartbeat threads (they reopen sockets under load); the manager tells a dead kernel."""
+    import nbformat
+    from jupyter_client.channels import HBChannel
+    from nbclient.exceptions import DeadKernelError
+
+    from helpers.execution import run_papermill
+
+    def notebook(source: str):
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        return nb
+
+    def heartbeats() -> list:
+        return [t for t in threading.enumerate() if isinstance(t, HBChannel) and t.is_alive()]
+
+    kernels = WarmKernels(ROOT)
+    try:
+        km = kernels.start()
+        run_papermill(notebook("x = 1"), {}, km, 60)
+        assert km.clients and all(kc.channels_running for kc in km.clients[1:])  # papermill's, still open
+        assert heartbeats() == []
+        start = time.monotonic()
+        with pytest.raises(DeadKernelError):
+            run_papermill(notebook("import os, time\ntime.sleep(0.5)\nos._exit(3)"), {}, km, 60)
+        assert time.monotonic() - start < 20
         kernels.stop(km)
     finally:
         kernels.close()

@@ -629,6 +629,24 @@ class QuickReadyClient(AsyncKernelClient):
     times per applicant, was a quarter of a warm applicant's time.
     """
 
+    def start_channels(
+        self,
+        shell: bool = True,
+        iopub: bool = True,
+        stdin: bool = True,
+        hb: bool = True,
+        control: bool = True,
+    ) -> None:
+        """The channels asked for, but never the heartbeat.
+
+        Liveness comes from the manager (the provisioner polls the process), so nothing here
+        reads the heartbeat. Its thread, one per notebook, pings every second and, after one
+        second without a reply (a loaded machine, or a kernel just killed), closes its socket
+        and opens another; one such reopening, at the end of a cohort run on a busy 2-core
+        machine, failed with "Too many open files" and printed a thread traceback.
+        """
+        super().start_channels(shell=shell, iopub=iopub, stdin=stdin, hb=False, control=control)
+
     async def wait_for_ready(self, timeout: float | None = None) -> None:
         deadline = time.monotonic() + (timeout if timeout is not None else KERNEL_READY_TIMEOUT)
         while True:
