@@ -14,6 +14,8 @@ import os
 import re
 import signal
 import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -754,6 +756,46 @@ def test_an_error_stops_busy_local_workers_at_once():
     backend.last_task_submitted()
     backend.close(cancel=True)
     worker.wait(timeout=30)  # psutil.TimeoutExpired if the worker were still busy
+
+
+def test_ctrl_c_while_the_pool_waits_for_its_forkserver_leaves_no_worker_to_fail(tmp_path):
+    """A Ctrl-C while the main thread waits for the forkserver to finish its imports (slowed
+    here by a module that sleeps 3 s): no pool is waiting with its workers' start-up data
+    sent, so no worker is forked after the pool has gone, to fail on its removed semaphore
+    with a traceback. The forkserver and the readiness probe finish quietly on their own."""
+    (tmp_path / "slowimport.py").write_text("import time\ntime.sleep(3)\n")
+    script = textwrap.dedent(
+        f"""
+        import os, signal, sys, threading, time
+        sys.path.insert(0, {str(tmp_path)!r})
+        from helpers import backends
+        backends.WORKER_MODULES = (*backends.WORKER_MODULES, "slowimport")
+        def interrupt_once_waiting():  # Ctrl-C once the main thread waits for the forkserver
+            while True:
+                frame = sys._current_frames().get(threading.main_thread().ident)
+                while frame is not None and frame.f_code.co_name != "read_signed":
+                    frame = frame.f_back
+                if frame is not None:
+                    return os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.01)
+        threading.Thread(target=interrupt_once_waiting, daemon=True).start()
+        try:
+            with backends.LocalBackend(1) as pool:
+                print("worker", pool.call(os.getpid).result(timeout=60))
+        except KeyboardInterrupt:
+            print("interrupted")
+        """
+    )
+    res = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,  # returns once every process holding stderr has ended
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    assert res.stdout == "interrupted\n", (res.stdout, res.stderr)
+    assert "Traceback" not in res.stderr, res.stderr
 
 
 def test_a_local_worker_closes_its_kernels_on_its_way_out(tmp_path):

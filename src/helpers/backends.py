@@ -66,6 +66,28 @@ def start_worker_server() -> None:
         signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
 
 
+def _nothing() -> None:
+    """What the readiness probe of wait_for_worker_server runs."""
+
+
+def wait_for_worker_server() -> None:
+    """Return once the forkserver has done its imports, by forking a process that does
+    nothing (27-30 ms once the forkserver is ready, once per run).
+
+    The pool then forks its workers at once. Without this, the pool's first task would wait
+    for the forkserver instead, with its workers' start-up data already sent: a Ctrl-C in
+    that wait tears the pool down, and a worker forked afterwards fails on the pool's
+    removed semaphore with a traceback. A Ctrl-C here meets no pool; the probe, forked
+    later, exits quietly."""
+    ctx = _worker_context()
+    if ctx.get_start_method() != "forkserver":
+        return
+    start_worker_server()
+    probe = ctx.Process(target=_nothing, name="awayplan-forkserver-ready", daemon=True)
+    probe.start()
+    probe.join()
+
+
 def default_workers() -> int:
     try:
         return max(1, len(os.sched_getaffinity(0)))
@@ -80,7 +102,7 @@ class LocalBackend:
     def __init__(self, workers: int, zygote: str | None = None):
         from .execution import init_local_worker
 
-        start_worker_server()  # if the command has not already
+        wait_for_worker_server()  # started here if the command has not already
         self.workers = workers
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
