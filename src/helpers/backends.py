@@ -19,9 +19,7 @@ if TYPE_CHECKING:
     from .execution import Job
 
 # What every local worker imports before its first applicant is done: imported once in the
-# forkserver, which forks the workers, instead of once in each spawned worker. This module
-# itself imports none of it, so the command can start the forkserver before its own imports
-# (start_worker_server).
+# forkserver, which forks the workers, instead of once in each spawned worker.
 WORKER_MODULES = (
     "helpers.execution",
     "helpers.report",
@@ -44,10 +42,9 @@ def _worker_context():
 
 
 def start_worker_server() -> None:
-    """Start the forkserver now, and its imports with it. A cohort run calls this first,
-    next to the shared zygote, so the two import the kit while the command does its own
-    imports and checks, instead of the workers waiting for the forkserver at the first
-    applicant. Nothing to do where workers are spawned, or once the forkserver runs.
+    """Start the forkserver now, and its imports with it (LocalBackend does, through
+    wait_for_worker_server). Nothing to do where workers are spawned, or once the forkserver
+    runs.
 
     Ctrl-C is the command's business: the forkserver starts with SIGINT ignored (kept
     through exec), so a Ctrl-C while it imports does not print its traceback. Once its
