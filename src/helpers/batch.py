@@ -196,13 +196,13 @@ def run_cohort(
         # Closed in reverse order, error or not: the workers exit first (saying goodbye to
         # the zygote on their way out), then the zygote this run started, if it did.
         with contextlib.ExitStack() as closing:
-            if backend is None and jobs:
-                server = zygote
-                if server is None:  # the caller's zygote is the caller's to close
-                    server = closing.enter_context(contextlib.closing(SharedZygoteServer()))
-                pool = LocalBackend(min(workers or default_workers(), len(jobs)), server.address)
-                backend = closing.enter_context(pool)
-            try:
+            try:  # the bar's line is ended before anything else is said, Ctrl-C included
+                if backend is None and jobs:
+                    server = zygote
+                    if server is None:  # the caller's zygote is the caller's to close
+                        server = closing.enter_context(contextlib.closing(SharedZygoteServer()))
+                    pool = LocalBackend(min(workers or default_workers(), len(jobs)), server.address)
+                    backend = closing.enter_context(pool)
                 for i, r in _run_jobs(backend, jobs) if jobs else ():
                     results[i] = r
                     bar.update(r)
