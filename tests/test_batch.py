@@ -366,6 +366,24 @@ def test_dask_scheduler_runs_the_cohort_on_its_workers(tmp_path):
         assert_complete(out / aid)
 
 
+def test_a_run_closes_the_dask_client_it_opened(tmp_path):
+    """run_cohort(scheduler=...) connects its own client and closes it when done; the
+    scheduler then counts no client of the run's."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None, silence_logs=50
+    ) as cluster:
+        before = set(cluster.scheduler.clients)
+        run = batch.run_cohort(
+            [], DEFAULT_PROGRAMS, tmp_path / "out", scheduler=cluster.scheduler_address, overview=False
+        )
+        assert run.results == [] and (tmp_path / "out" / "index.html").is_file()
+        deadline = time.monotonic() + 20
+        while set(cluster.scheduler.clients) - before and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert set(cluster.scheduler.clients) - before == set()
+
+
 @pytest.mark.slow
 def test_unreachable_scheduler_is_exit_2_and_writes_nothing(tmp_path):
     out = tmp_path / "out"

@@ -170,7 +170,22 @@ def run_cohort(
     notebooks = tuple(notebooks or Job.__dataclass_fields__["notebooks"].default)
     out_root = Path(out_root)
     if backend is None and scheduler:
-        backend = connect_scheduler(scheduler)  # before anything is written
+        with contextlib.closing(connect_scheduler(scheduler)) as client:  # before anything is written
+            return run_cohort(
+                entries,
+                programs_path,
+                out_root,
+                pdf=pdf,
+                workers=workers,
+                backend=client,
+                timeout=timeout,
+                force=force,
+                notebooks=notebooks,
+                progress=progress,
+                overview=overview,
+                timings=timings,
+                zygote=zygote,
+            )
     out_root.mkdir(parents=True, exist_ok=True)
     with _exclusive(out_root):
         _clean_leftovers(out_root)
