@@ -169,73 +169,59 @@ def run_cohort(
     """
     notebooks = tuple(notebooks or Job.__dataclass_fields__["notebooks"].default)
     out_root = Path(out_root)
-    if backend is None and scheduler:
-        with contextlib.closing(connect_scheduler(scheduler)) as client:  # before anything is written
-            return run_cohort(
-                entries,
-                programs_path,
-                out_root,
-                pdf=pdf,
-                workers=workers,
-                backend=client,
-                timeout=timeout,
-                force=force,
-                notebooks=notebooks,
-                progress=progress,
-                overview=overview,
-                timings=timings,
-                zygote=zygote,
-            )
-    out_root.mkdir(parents=True, exist_ok=True)
-    with _exclusive(out_root):
-        _clean_leftovers(out_root)
-        shared = shared_inputs(programs_path, notebooks, pdf)
-        today = dt.date.today()
-        results: dict[int, Result] = {}  # by position: rejected rows may share a key
-        jobs: list[tuple[int, Job]] = []
-        bar = _progress_bar(len(entries), progress)
-        for i, e in enumerate(entries):
-            if not e.ok:
-                results[i] = Result(e.key, "failed", 0.0, "; ".join(str(p) for p in e.problems))
-                bar.update(results[i])
-                continue
-            inputs = applicant_inputs(shared, e.profile, today)
-            summary = None if force else complete_summary(out_root / e.key, inputs, pdf)
-            if summary is not None:  # unchanged since the last run: keep it
-                results[i] = Result(e.key, "ok", 0.0, skipped=True, row=index_row(summary))
-                bar.update(results[i])
-                continue
-            jobs.append(
-                (i, Job(e.profile, programs_path, out_root, inputs, pdf, timeout, notebooks, force=True))
-            )
-        # Closed in reverse order, error or not: the workers exit first (saying goodbye to
-        # the zygote on their way out), then the zygote this run started, if it did.
-        with contextlib.ExitStack() as closing:
-            try:  # the bar's line is ended before anything else is said, Ctrl-C included
-                if backend is None and jobs:
-                    server = zygote
-                    if server is None:  # the caller's zygote is the caller's to close
-                        server = closing.enter_context(contextlib.closing(SharedZygoteServer()))
-                    pool = LocalBackend(min(workers or default_workers(), len(jobs)), server.address)
-                    backend = closing.enter_context(pool)
-                for i, r in _run_jobs(backend, jobs) if jobs else ():
-                    results[i] = r
-                    bar.update(r)
-            finally:
-                bar.close()
-            ordered = [results[i] for i in range(len(entries))]
-            write_manifest(out_root, ordered)
-            # The overview and index on a worker whose kernels and page modules are warm.
-            args = (out_root, programs_path, ordered, overview)
-            if backend is not None:
-                overview_error, cohort_seconds = _on_worker(backend, cohort_pages_job, *args)
-            else:  # nothing to rebuild: the overview runs here, from the early zygote if any
-                early = zygote.address if zygote is not None else None
-                overview_error, cohort_seconds = cohort_pages(*args, shared=early)
-        shutil.rmtree(out_root / STAGING, ignore_errors=True)
-        if timings is not None:
-            write_timings(Path(timings), ordered, cohort_seconds)
-        return CohortRun(ordered, overview_error, bar.counts)
+    with contextlib.ExitStack() as owned:  # the Dask client this run opens, if it does
+        if backend is None and scheduler:  # connected before anything is written
+            backend = owned.enter_context(contextlib.closing(connect_scheduler(scheduler)))
+        out_root.mkdir(parents=True, exist_ok=True)
+        with _exclusive(out_root):
+            _clean_leftovers(out_root)
+            shared = shared_inputs(programs_path, notebooks, pdf)
+            today = dt.date.today()
+            results: dict[int, Result] = {}  # by position: rejected rows may share a key
+            jobs: list[tuple[int, Job]] = []
+            bar = _progress_bar(len(entries), progress)
+            for i, e in enumerate(entries):
+                if not e.ok:
+                    results[i] = Result(e.key, "failed", 0.0, "; ".join(str(p) for p in e.problems))
+                    bar.update(results[i])
+                    continue
+                inputs = applicant_inputs(shared, e.profile, today)
+                summary = None if force else complete_summary(out_root / e.key, inputs, pdf)
+                if summary is not None:  # unchanged since the last run: keep it
+                    results[i] = Result(e.key, "ok", 0.0, skipped=True, row=index_row(summary))
+                    bar.update(results[i])
+                    continue
+                jobs.append(
+                    (i, Job(e.profile, programs_path, out_root, inputs, pdf, timeout, notebooks, force=True))
+                )
+            # Closed in reverse order, error or not: the workers exit first (saying goodbye to
+            # the zygote on their way out), then the zygote this run started, if it did.
+            with contextlib.ExitStack() as closing:
+                try:  # the bar's line is ended before anything else is said, Ctrl-C included
+                    if backend is None and jobs:
+                        server = zygote
+                        if server is None:  # the caller's zygote is the caller's to close
+                            server = closing.enter_context(contextlib.closing(SharedZygoteServer()))
+                        pool = LocalBackend(min(workers or default_workers(), len(jobs)), server.address)
+                        backend = closing.enter_context(pool)
+                    for i, r in _run_jobs(backend, jobs) if jobs else ():
+                        results[i] = r
+                        bar.update(r)
+                finally:
+                    bar.close()
+                ordered = [results[i] for i in range(len(entries))]
+                write_manifest(out_root, ordered)
+                # The overview and index on a worker whose kernels and page modules are warm.
+                args = (out_root, programs_path, ordered, overview)
+                if backend is not None:
+                    overview_error, cohort_seconds = _on_worker(backend, cohort_pages_job, *args)
+                else:  # nothing to rebuild: the overview runs here, from the early zygote if any
+                    early = zygote.address if zygote is not None else None
+                    overview_error, cohort_seconds = cohort_pages(*args, shared=early)
+            shutil.rmtree(out_root / STAGING, ignore_errors=True)
+            if timings is not None:
+                write_timings(Path(timings), ordered, cohort_seconds)
+            return CohortRun(ordered, overview_error, bar.counts)
 
 
 def write_timings(path: Path, results: Sequence[Result], cohort: dict[str, float]) -> Path:
