@@ -326,6 +326,7 @@ def test_ctrl_c_while_the_workers_start_is_one_line_and_leaves_nothing_running(t
     time.sleep(1)
     running = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     assert not running, [p.cmdline() for p in running]
+    assert not (out / batch.LOCK_FILE).exists()  # the folder is free, and nothing is left in it
 
 
 # --------------------------------------------------------------------------------------
@@ -702,6 +703,49 @@ def test_a_second_run_on_the_same_folder_is_refused(tmp_path):
         fcntl.flock(fh, fcntl.LOCK_EX)
         with pytest.raises(InputError, match="another awayplan run is writing to this folder"):
             batch.run_cohort([], DEFAULT_PROGRAMS, out, overview=False)
+
+
+def test_a_run_leaves_no_lock_file_whether_it_ends_or_fails(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    out.mkdir()
+    batch.run_cohort([], DEFAULT_PROGRAMS, out, overview=False)
+    assert not (out / batch.LOCK_FILE).exists()
+
+    def broken(out_root):
+        assert (out_root / batch.LOCK_FILE).exists()  # held while the run works
+        raise OSError("disk full")
+
+    monkeypatch.setattr(batch, "_clean_leftovers", broken)
+    with pytest.raises(OSError, match="disk full"):
+        batch.run_cohort([], DEFAULT_PROGRAMS, out, overview=False)
+    assert not (out / batch.LOCK_FILE).exists()
+
+
+def test_a_lock_file_removed_by_a_run_that_just_ended_is_not_trusted(tmp_path, monkeypatch):
+    """A run opens the lock file; before it locks it, the run holding it ends and removes
+    it. The lock it then gets is on a file no longer in the folder, so it locks a new one
+    there (which a third run would see), not the removed one."""
+    import fcntl
+
+    out = tmp_path / "out"
+    out.mkdir()
+    flock = fcntl.flock
+    calls = []
+
+    def flock_after_the_other_run_ended(fh, how):
+        if not calls:  # the other run removes the file between this run's open and lock
+            (out / batch.LOCK_FILE).unlink()
+        calls.append(fh.name)
+        return flock(fh, how)
+
+    monkeypatch.setattr(batch.fcntl, "flock", flock_after_the_other_run_ended)
+    (out / batch.LOCK_FILE).touch()
+    with batch._exclusive(out):
+        assert len(calls) == 2
+        monkeypatch.setattr(batch.fcntl, "flock", flock)
+        with (out / batch.LOCK_FILE).open("a") as third, pytest.raises(BlockingIOError):
+            fcntl.flock(third, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    assert not (out / batch.LOCK_FILE).exists()
 
 
 def test_leftovers_of_a_killed_run_are_removed(tmp_path):

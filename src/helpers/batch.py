@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import fcntl
+import os
 import shutil
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -117,19 +118,35 @@ class CohortRun:
 
 @contextlib.contextmanager
 def _exclusive(out_root: Path):
-    """One run at a time per output folder (a second would delete the first's staging)."""
+    """One run at a time per output folder (a second would delete the first's staging).
+
+    The lock file goes when the run ends, interrupted or not, so a finished run leaves
+    only its reports. It is removed while still locked; a run that opened it just before
+    then finds it gone once it has the lock, and locks a new file in the folder instead."""
     from .errors import InputError, Problem, display_path
 
-    fh = (out_root / LOCK_FILE).open("a")
-    try:
+    path = out_root / LOCK_FILE
+    while True:
+        fh = path.open("a")
         try:
             fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            fh.close()
             raise InputError(
                 [Problem(display_path(out_root), "another awayplan run is writing to this folder")]
             ) from None
+        try:
+            current = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        fh.close()  # the file of a run that has just ended: lock the folder's own
+    try:
         yield
     finally:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
         fh.close()
 
 
