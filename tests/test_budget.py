@@ -16,6 +16,7 @@ from helpers.assumptions import load_assumptions
 from helpers.budget import (
     Candidate,
     Objective,
+    _without_twins,
     best_set,
     choose,
     exhaustive_best,
@@ -157,6 +158,63 @@ def test_optimiser_with_the_letter_channel_matches_exhaustive_search_at_every_bu
         assert fast.value == pytest.approx(slow.value, abs=1e-12), budget
         assert [c.index for c in fast.chosen] == [c.index for c in slow.chosen], budget
         assert fast.cost <= budget + 1e-9
+
+
+def twin_instance(rng, templates: int, copies: int):
+    """Programs made by copying a few: each copy has its own id (shuffled, so table order is
+    not id order) and its own effect group, with the same blocks, cost and effect."""
+    cands, objective = lettered_instance(rng, templates * 2)
+    by_program: dict[str, list[Candidate]] = {}
+    for c in cands:
+        by_program.setdefault(c.program_id, []).append(c)
+    twins, effects = [], {}
+    ids = [f"T{i:03d}" for i in rng.permutation(len(by_program) * copies)]
+    for members in by_program.values():
+        for _ in range(copies):
+            pid = ids.pop()
+            for c in members:
+                g = len(effects)
+                effects[g] = objective.effects[c.group].copy()
+                twins.append(dataclasses.replace(c, index=len(twins), program_id=pid, group=g))
+    asp = {c.program_id for c in twins if c.tier == "high_reach"}
+    return twins, Objective(
+        objective.base, effects, 0.5, lambda c: c.program_id in asp, channel=objective.channel
+    )
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_copies_of_the_same_program_give_the_exhaustive_answer(seed):
+    """Of each family of identical programs only the k smallest ids are searched (a set
+    with another has an equal set with a smaller id, which wins the tie): the answer is the
+    one trying every subset gives, at every budget."""
+    rng = np.random.default_rng(500 + seed)
+    cands, objective = twin_instance(rng, int(rng.integers(2, 4)), int(rng.integers(2, 5)))
+    k = int(rng.integers(1, 4))
+    fixed = float(rng.choice([0, 435]))
+    for budget in (20000.0, 9000.0, 5000.0, 2000.0):
+        fast = best_set(cands, k, budget, fixed, objective)
+        slow = exhaustive_best(cands, k, budget, fixed, objective)
+        assert fast.value == pytest.approx(slow.value, abs=1e-12), budget
+        assert [c.index for c in fast.chosen] == [c.index for c in slow.chosen], budget
+
+
+def test_only_k_of_each_family_of_identical_programs_are_searched():
+    rng = np.random.default_rng(3)
+    cands, objective = twin_instance(rng, 3, 40)
+    families: dict[tuple, set[str]] = {}
+    for c in cands:  # a template's copies: the same blocks, cost and value
+        families.setdefault((c.block, c.cost, c.value), set()).add(c.program_id)
+    smallest = {pid for family in families.values() for pid in sorted(family)[:2]}
+    assert len(smallest) < len({c.program_id for c in cands}) / 10
+    searched = {c.program_id for c in _without_twins(tuple(cands), 2, objective)}
+    assert searched == smallest
+    # a program that differs in anything the search weighs (here one cent) is its own family
+    odd = [
+        dataclasses.replace(c, program_id="T999", cost=c.cost + 0.01, index=len(cands) + i)
+        for i, c in enumerate(o for o in cands if o.program_id == cands[0].program_id)
+    ]
+    searched = {c.program_id for c in _without_twins((*cands, *odd), 2, objective)}
+    assert searched == smallest | {"T999"}
 
 
 def test_budget_memo_answers_like_a_fresh_search():

@@ -338,9 +338,55 @@ def best_set(
     for high, sel, _ in memo:
         if sel.cost - 1e-9 <= budget <= high:
             return sel
-    sel = _best_set(cands, k, budget, fixed_cost, objective)
+    sel = _best_set(_without_twins(cands, k, objective), k, budget, fixed_cost, objective)
     memo.append((budget, sel, cands))
     return sel
+
+
+def _without_twins(cands: tuple, k: int, objective: Objective) -> tuple:
+    """The candidates less those of programs that cannot be in the best set: of each family
+    of twins, only the k with the smallest ids are kept.
+
+    Twins are programs whose rotations are the same in everything the search weighs (blocks,
+    cost, effect, letters and months, tier and whether aspirational); only their ids differ.
+    A set holds a program at most once, so a set with one twin but not another of a smaller
+    id has a copy, with that twin at the same block instead, worth the same and costing the
+    same, that wins the tie on ids (`_key`). The best set therefore only uses a family's
+    smallest ids, at most k of them, and the answer is the same with or without the others.
+    Without this a table with many identical programs (copied rows, or rows that differ only
+    in name) made the search try every one of the equally good sets: with 200 copies of one
+    program, one applicant's plan took 222-318 s, past the default 300 s limit per applicant."""
+    return _kept(
+        objective, "_without_twins", (tuple(map(id, cands)), k), lambda: _drop_twins(cands, k, objective)
+    )[0]
+
+
+def _drop_twins(cands: tuple, k: int, objective: Objective) -> tuple:
+    by_program: dict[str, list[Candidate]] = {}
+    for c in cands:
+        by_program.setdefault(c.program_id, []).append(c)
+    families: dict[tuple, list[str]] = {}
+    for pid, members in by_program.items():
+        twin = tuple(
+            (
+                c.block,
+                c.apply_by,
+                c.kind,
+                c.cost,
+                c.value,
+                c.tier,
+                c.odds_ratio,
+                c.letter_weight,
+                c.usce_months,
+                bool(objective.aspirational(c)),
+                objective.effects[c.group].tobytes(),
+            )
+            for c in sorted(members, key=lambda c: (c.block.start, c.block.end))
+        )
+        families.setdefault(twin, []).append(pid)
+    keep = {pid for ids in families.values() for pid in sorted(ids)[:k]}
+    kept = cands if len(keep) == len(by_program) else tuple(c for c in cands if c.program_id in keep)
+    return kept, cands  # the list it came from, kept alive (its identities are the key)
 
 
 def _best_set(
