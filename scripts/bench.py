@@ -13,9 +13,12 @@ Builds a synthetic cohort (fixed seed, fictional applicants) and prints, in one 
   - the same cohort with PDFs, and what they add; and PDF printing both ways on the same
     reports: one chromium start per report (the command line) against one browser that
     stays open (what the kit's workers use);
+  - with --repeat R: R rounds of the plain loop, the kit and the kit with PDFs, one after
+    another, each round's ratio and PDF cost, and their medians and ranges (on a shared
+    machine one run's figures can be off by a fifth either way);
   - with --scale: the kit's time for 100 and for 1,000 applicants, and their ratio.
 
-    python scripts/bench.py [--n 16] [--plain 4] [--workers N] [--no-pdf] [--scale] [--keep DIR]
+    python scripts/bench.py [--n 16] [--plain 4] [--workers N] [--no-pdf] [--repeat R] [--scale] [--keep DIR]
 
 Speed is measured here, never asserted in tests. Nothing it writes enters git (a
 temporary folder unless --keep is given).
@@ -314,6 +317,25 @@ def stage_table(path: Path, n: int, wall: float) -> list[str]:
     return lines
 
 
+def repeat_table(rounds: list[tuple[float, float, float | None]], n: int) -> list[str]:
+    """Each round (plain s per applicant, kit s, kit-with-PDFs s or None), then medians and ranges."""
+    lines = ["rounds, one after another:", "  round  plain s/applicant  kit s   ratio   kit+PDF s  PDFs add"]
+    ratios, adds = [], []
+    for i, (plain, kit, with_pdf) in enumerate(rounds, 1):
+        ratio = plain / (kit / n)
+        ratios.append(ratio)
+        extra = ""
+        if with_pdf is not None:
+            adds.append(with_pdf / kit - 1)
+            extra = f"  {with_pdf:9.1f}  {adds[-1]:+8.0%}"
+        lines.append(f"  {i:5d}  {plain:17.2f}  {kit:5.1f}  {ratio:5.1f}x{extra}")
+    lines.append(
+        f"  median speed-up {np.median(ratios):.1f}x (from {min(ratios):.1f}x to {max(ratios):.1f}x)"
+        + (f"; PDFs add {np.median(adds):+.0%} (from {min(adds):+.0%} to {max(adds):+.0%})" if adds else "")
+    )
+    return lines
+
+
 def pdf_both_ways(reports: list[Path], work: Path) -> tuple[float, float]:
     """Seconds to print the same reports with one chromium start each (the command line),
     and with one browser that stays open (report.Printer)."""
@@ -339,11 +361,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--plain", type=int, default=4, help="applicants for the plain approach (default 4)")
     ap.add_argument("--workers", type=int, default=None, help="kit workers (default: cores)")
     ap.add_argument("--no-pdf", dest="pdf", action="store_false", help="skip the runs with PDFs")
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="rounds of plain, kit and kit-with-PDF runs, one after another; prints each round and the medians (default 1)",
+    )
     ap.add_argument("--scale", action="store_true", help="also time N=100 and N=1,000")
     ap.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
     args = ap.parse_args(argv)
     if args.plain > args.n:
         ap.error("--plain must not exceed --n")
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
     from helpers.report import find_browser
 
     pdf = args.pdf and find_browser() is not None
@@ -398,6 +428,16 @@ def main(argv: list[str] | None = None) -> int:
             )
         elif args.pdf:
             print("no chromium here: the runs with PDFs are skipped")
+        if args.repeat > 1:
+            rounds = [(plain_s / args.plain, kit_s, pdf_s if pdf else None)]
+            for i in range(2, args.repeat + 1):
+                p_s = run_plain(rows[: args.plain], work / f"plain-{i}")
+                k_s = run_kit(cohort, work / f"kit-{i}", args.workers)[0]
+                d_s = run_kit(cohort, work / f"kit-pdf-{i}", args.workers, True)[0] if pdf else None
+                for name in (f"plain-{i}", f"kit-{i}", f"kit-pdf-{i}"):
+                    shutil.rmtree(work / name, ignore_errors=True)
+                rounds.append((p_s / args.plain, k_s, d_s))
+            print("\n".join(repeat_table(rounds, args.n)))
         if args.scale:
             times = {}
             for n in (100, 1000):
