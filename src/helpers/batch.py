@@ -136,7 +136,7 @@ def _exclusive(out_root: Path):
                 [Problem(display_path(out_root), "another awayplan run is writing to this folder")]
             ) from None
         try:
-            current = os.stat(path).st_ino == os.fstat(fh.fileno()).st_ino
+            current = os.path.samestat(os.stat(path), os.fstat(fh.fileno()))
         except FileNotFoundError:
             current = False
         if current:
